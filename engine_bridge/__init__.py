@@ -1,0 +1,1 @@
+"""Runs beside a trading engine and puts it on NATS: events out, requests in."""

@@ -1,0 +1,1 @@
+"""The web process: Litestar app mapping REST and WebSockets onto NATS subjects."""

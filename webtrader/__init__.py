@@ -1,0 +1,1 @@
+"""The ``webtrader`` launcher: starts nats-server, bridges and gateways as processes."""
