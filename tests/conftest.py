@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import nats
 import pytest
-from nats.aio.client import Client as NATS
+from nats.aio.client import Client as NatsClient
 
 from tests.support.processes import Bridge, Gateway, NatsServer
 
@@ -77,7 +77,7 @@ def fresh_bridge(bridge_factory: Callable[..., Bridge], engine_id: str) -> Bridg
 
 
 @pytest.fixture
-async def nc(nats_server: NatsServer) -> AsyncIterator[NATS]:
+async def nc(nats_server: NatsServer) -> AsyncIterator[NatsClient]:
     """A plain nats-py client, as another service would connect."""
     client = await nats.connect(nats_server.url, name="test-client")
     yield client

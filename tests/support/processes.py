@@ -85,7 +85,9 @@ class ManagedProcess:
                 seen = len(self.lines)
                 assert self.proc is not None
                 if self.proc.poll() is not None and seen == len(self.lines):
-                    raise RuntimeError(f"{self.name} exited ({self.proc.returncode}):\n{self.output}")
+                    raise RuntimeError(
+                        f"{self.name} exited ({self.proc.returncode}):\n{self.output}"
+                    )
                 left = deadline - time.monotonic()
                 if left <= 0:
                     raise TimeoutError(f"{self.name}: no line matching {pattern!r}:\n{self.output}")
@@ -133,8 +135,15 @@ class NatsServer(ManagedProcess):
         super().__init__("nats-server", self._argv(port))
 
     def _argv(self, port: int) -> list[str]:
-        return [nats_server_binary(), "-c", str(NATS_CONF), "-p", str(port),
-                "-sd", str(self.store_dir)]
+        return [
+            nats_server_binary(),
+            "-c",
+            str(NATS_CONF),
+            "-p",
+            str(port),
+            "-sd",
+            str(self.store_dir),
+        ]
 
     def start_server(self) -> None:
         """Start; on a restart reuse the port it had, so clients can reconnect."""
@@ -161,8 +170,16 @@ class Bridge(ManagedProcess):
         super().__init__(
             f"bridge[{engine_id}]",
             python_module(
-                "engine_bridge", "--engine", "sim", "--engine-id", engine_id,
-                "--nats-url", nats_url, "--tick-rate", str(tick_rate), *extra,
+                "engine_bridge",
+                "--engine",
+                "sim",
+                "--engine-id",
+                engine_id,
+                "--nats-url",
+                nats_url,
+                "--tick-rate",
+                str(tick_rate),
+                *extra,
             ),
         )
 
@@ -174,14 +191,23 @@ class Bridge(ManagedProcess):
 class Gateway(ManagedProcess):
     """``python -m gateway`` on a free port, in demo mode unless told otherwise."""
 
-    def __init__(self, nats_url: str, default_engine: str, *extra: str,
-                 env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, nats_url: str, default_engine: str, *extra: str, env: dict[str, str] | None = None
+    ) -> None:
         self.port = free_port()
         super().__init__(
             "gateway",
             python_module(
-                "gateway", "--nats-url", nats_url, "--host", "127.0.0.1",
-                "--port", str(self.port), "--default-engine", default_engine, *extra,
+                "gateway",
+                "--nats-url",
+                nats_url,
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--default-engine",
+                default_engine,
+                *extra,
             ),
             env=env,
         )
