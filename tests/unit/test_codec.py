@@ -155,5 +155,5 @@ def test_split_vt_symbol_uses_last_dot(vt: str, sym: str, ex: Exchange) -> None:
 
 @pytest.mark.parametrize("vt", ["nodot", ".SHFE", "x.NOPE"])
 def test_split_vt_symbol_refuses_malformed(vt: str) -> None:
-    with pytest.raises(ValueError, match="vt_symbol|NOPE"):
+    with pytest.raises(ValueError, match=r"vt_symbol|NOPE"):
         split_vt_symbol(vt)

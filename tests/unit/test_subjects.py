@@ -105,7 +105,7 @@ def test_events_pattern_refuses_malformed_topics(topic: str) -> None:
     ["wt.sim.req.submit", "x.sim.evt.tick.SHFE.a", "wt.sim.evt.tick.SHFE", "wt.sim.evt.nope"],
 )
 def test_parse_refuses_non_event_subjects(subject: str) -> None:
-    with pytest.raises(ValueError, match="subject|nope"):
+    with pytest.raises(ValueError, match=r"subject|nope"):
         parse_event_subject(subject)
 
 
