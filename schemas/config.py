@@ -31,6 +31,8 @@ def add_option(
 
     ``--help`` shows the variable's name and the effective default.  A ``flag`` is a
     boolean switch; its variable counts as set when it is ``1``/``true``/``yes``/``on``.
+    A variable that ``type`` refuses ends the program like a bad option (exit status 2,
+    message naming the variable).
     """
     environ = os.environ if env is None else env
     var = env_name(option)
@@ -41,7 +43,10 @@ def add_option(
             option, action=argparse.BooleanOptionalAction, default=value, help=f"{help} [{var}]"
         )
         return
-    value = default if raw is None else type(raw)
+    try:
+        value = default if raw is None else type(raw)
+    except (ValueError, TypeError, argparse.ArgumentTypeError) as exc:
+        parser.error(f"{var}={raw!r}: {exc}")  # exits 2, like a bad command-line value
     parser.add_argument(
         option, type=type, default=value, help=f"{help} [{var}; default: %(default)s]"
     )
