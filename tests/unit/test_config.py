@@ -1,0 +1,99 @@
+"""schemas.config.add_option: every option has a WEBTRADER_* twin; command line > env > default."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pytest
+
+from schemas.config import add_option, env_name
+
+
+def parser_with(env: dict[str, str], **kwargs: object) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="t")
+    add_option(p, "--nats-url", help="NATS URL", default="nats://127.0.0.1:4222", env=env)
+    add_option(p, "--port", help="HTTP port", default=8000, type=int, env=env)
+    add_option(p, "--data-dir", help="state", default=Path(".webtrader"), type=Path, env=env)
+    add_option(p, "--demo", help="demo mode", default=False, flag=True, env=env)
+    return p
+
+
+@pytest.mark.parametrize(
+    ("option", "var"),
+    [
+        ("--nats-url", "WEBTRADER_NATS_URL"),
+        ("--port", "WEBTRADER_PORT"),
+        ("--ws-idle-timeout", "WEBTRADER_WS_IDLE_TIMEOUT"),
+        ("engine-id", "WEBTRADER_ENGINE_ID"),
+    ],
+)
+def test_env_name_is_webtrader_prefixed_upper_snake_case(option: str, var: str) -> None:
+    assert env_name(option) == var
+
+
+def test_default_applies_when_neither_option_nor_variable_is_given() -> None:
+    ns = parser_with({}).parse_args([])
+    assert ns.nats_url == "nats://127.0.0.1:4222"
+    assert ns.port == 8000
+    assert ns.data_dir == Path(".webtrader")
+    assert ns.demo is False
+
+
+def test_variable_overrides_default_and_is_converted_by_type() -> None:
+    env = {"WEBTRADER_PORT": "9100", "WEBTRADER_NATS_URL": "nats://a:1,nats://b:2"}
+    ns = parser_with(env).parse_args([])
+    assert ns.port == 9100
+    assert ns.nats_url == "nats://a:1,nats://b:2"
+
+
+def test_command_line_overrides_variable() -> None:
+    ns = parser_with({"WEBTRADER_PORT": "9100"}).parse_args(["--port", "9200"])
+    assert ns.port == 9200
+
+
+def test_variables_of_other_programs_and_unprefixed_names_are_ignored() -> None:
+    ns = parser_with({"PORT": "1", "NATS_URL": "nats://x:1"}).parse_args([])
+    assert ns.port == 8000
+    assert ns.nats_url == "nats://127.0.0.1:4222"
+
+
+@pytest.mark.parametrize("raw", ["1", "true", "TRUE", "yes", "on", " On "])
+def test_flag_variable_truthy_values_switch_it_on(raw: str) -> None:
+    assert parser_with({"WEBTRADER_DEMO": raw}).parse_args([]).demo is True
+
+
+@pytest.mark.parametrize("raw", ["0", "false", "no", "off", ""])
+def test_flag_variable_other_values_leave_it_off(raw: str) -> None:
+    assert parser_with({"WEBTRADER_DEMO": raw}).parse_args([]).demo is False
+
+
+def test_flag_has_a_negative_form_that_beats_the_variable() -> None:
+    p = parser_with({"WEBTRADER_DEMO": "1"})
+    assert p.parse_args(["--no-demo"]).demo is False
+    assert parser_with({}).parse_args(["--demo"]).demo is True
+
+
+def test_help_names_the_variable_and_the_effective_default() -> None:
+    text = " ".join(parser_with({"WEBTRADER_PORT": "9100"}).format_help().split())
+    assert "HTTP port [WEBTRADER_PORT; default: 9100]" in text
+    assert "[WEBTRADER_NATS_URL; default: nats://127.0.0.1:4222]" in text
+    assert "demo mode [WEBTRADER_DEMO]" in text
+
+
+def test_unparsable_variable_is_a_usage_error_naming_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exc:
+        parser_with({"WEBTRADER_PORT": "eighty"})
+    assert exc.value.code == 2
+    assert "WEBTRADER_PORT='eighty'" in capsys.readouterr().err
+
+
+def test_environment_is_read_when_the_parser_is_built_not_at_import(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("WEBTRADER_PORT", "9300")
+    p = argparse.ArgumentParser()
+    add_option(p, "--port", help="HTTP port", default=8000, type=int)
+    assert p.parse_args([]).port == 9300
