@@ -1,0 +1,182 @@
+"""What a trading engine must provide to sit behind the bridge.
+
+The bridge is generic over :class:`Engine`: the embedded simulated exchange
+(:class:`engine_bridge.sim.SimEngine`) implements it today, and an adapter around VeighNa's
+``MainEngine`` can implement it later without the bridge changing.
+
+Event contract
+--------------
+:meth:`Engine.start` receives an :data:`EventListener`, an ``async`` callable
+``listener(kind, obj)``.  The engine *awaits* it once for every event, in the order the
+events happen, until :meth:`Engine.stop` returns:
+
+* ``CONTRACT`` for every contract as soon as the engine knows it (the simulator: all of
+  them during ``start``);
+* ``TICK`` for subscribed contracts only;
+* ``ORDER`` on every change of an order (including one born ``REJECTED``);
+* ``TRADE`` for every fill, followed by ``POSITION`` for the position it moved and
+  ``ACCOUNT`` for the account it moved;
+* ``ACCOUNT`` when an order freezes or releases funds;
+* ``LOG`` for engine log lines.
+
+Awaiting is the back-pressure: an engine never drops an event on its own, except ticks —
+an engine whose market data arrives faster than the listener returns may conflate ticks
+(keep the newest per contract), never orders, trades, positions, accounts or contracts.
+An engine whose events come from other threads (VeighNa's ``EventEngine``) hands them to
+the loop through a bounded queue and awaits the listener from the loop.  The listener does
+not raise; if it does, the engine logs the error and goes on.
+
+An action's own events are emitted before the action returns: when ``send_order``
+returns, its ``ORDER`` (and any ``TRADE``/``POSITION``/``ACCOUNT``) events have been
+handed to the listener.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar, Protocol
+
+from schemas.enums import Exchange
+from schemas.errors import UnprocessableError
+from schemas.objects import (
+    AccountData,
+    ContractData,
+    LogData,
+    OrderData,
+    PositionData,
+    TickData,
+    TradeData,
+)
+from schemas.requests import OrderRequest, SubscribeRequest
+from schemas.subjects import EventKind
+from schemas.validation import validate_order
+
+EngineEvent = TickData | OrderData | TradeData | PositionData | AccountData | ContractData | LogData
+"""Anything an engine emits to its listener."""
+
+
+class EventListener(Protocol):
+    """Receives every event of an engine; awaited by the engine (see the module docstring)."""
+
+    async def __call__(self, kind: EventKind, obj: EngineEvent, /) -> None:
+        """Take one event; ``kind`` says which of the Structs ``obj`` is."""
+
+
+class Engine(ABC):
+    """A trading engine as the bridge drives it.
+
+    Every method is a coroutine run on the bridge's event loop; none may block it.
+    Failures callers can act on are :class:`schemas.errors.WebTraderError` subclasses
+    (``NotFoundError``, ``ConflictError``, ``UnprocessableError``); anything else is a bug
+    in the engine and is answered as a generic 500.
+    """
+
+    kind: ClassVar[str]
+    """Kind of engine (``sim``, ``vnpy``): the ``engine`` of ``EngineInfo`` and metadata."""
+
+    @property
+    @abstractmethod
+    def gateway_name(self) -> str:
+        """The gateway name that prefixes this engine's ``vt_orderid``/``vt_tradeid``."""
+
+    @abstractmethod
+    async def start(self, listener: EventListener) -> None:
+        """Start the engine; from now on every event goes to ``listener``."""
+
+    @abstractmethod
+    async def stop(self) -> None:
+        """Stop emitting events and release resources; idempotent."""
+
+    # ---------------------------------------------------------------- contracts and data
+
+    @abstractmethod
+    async def contracts(self) -> list[ContractData]:
+        """Every contract the engine knows, in a stable order."""
+
+    @abstractmethod
+    async def get_contract(self, symbol: str, exchange: Exchange) -> ContractData | None:
+        """The contract ``symbol`` on ``exchange``, or None if unknown."""
+
+    @abstractmethod
+    async def subscribe(self, req: SubscribeRequest) -> ContractData:
+        """Start market data of one contract (idempotent); return the contract.
+
+        Raises:
+            NotFoundError: unknown contract.
+        """
+
+    @abstractmethod
+    async def ticks(self) -> list[TickData]:
+        """The latest tick of each subscribed contract."""
+
+    # ------------------------------------------------------------------------- trading
+
+    @abstractmethod
+    async def send_order(self, req: OrderRequest) -> OrderData:
+        """Send an order; return it as the engine accepted it.
+
+        What only the engine can judge (funds, position to close, order type it does not
+        support) comes back as a ``REJECTED`` order with a ``reason``, not an exception.
+
+        Raises:
+            UnprocessableError: the contract cannot take the order (see
+                :meth:`check_order`); ``field`` names the offending field.
+        """
+
+    @abstractmethod
+    async def cancel_order(self, vt_orderid: str) -> OrderData:
+        """Cancel one active order; return it after the cancel.
+
+        Raises:
+            NotFoundError: unknown order.
+            ConflictError: the order is no longer active.
+        """
+
+    @abstractmethod
+    async def cancel_all(self, vt_symbol: str | None = None) -> list[OrderData]:
+        """Cancel every active order (of ``vt_symbol`` only, if given); return them."""
+
+    @abstractmethod
+    async def get_order(self, vt_orderid: str) -> OrderData:
+        """One order by ``vt_orderid``.
+
+        Raises:
+            NotFoundError: unknown order.
+        """
+
+    @abstractmethod
+    async def orders(self) -> list[OrderData]:
+        """Every order of this session, oldest first."""
+
+    @abstractmethod
+    async def trades(self) -> list[TradeData]:
+        """Every trade of this session, oldest first."""
+
+    @abstractmethod
+    async def positions(self) -> list[PositionData]:
+        """Every position (including ones closed back to zero)."""
+
+    @abstractmethod
+    async def accounts(self) -> list[AccountData]:
+        """Every account."""
+
+    # ------------------------------------------------------------------------- helpers
+
+    async def check_order(self, req: OrderRequest) -> ContractData:
+        """The contract of ``req``, once ``req`` passes the contract's rules.
+
+        Raises:
+            UnprocessableError: unknown symbol on that exchange (``field="symbol"``) or an
+                order the contract cannot take (:func:`schemas.validation.validate_order`).
+        """
+        contract = await self.get_contract(req.symbol, req.exchange)
+        if contract is None:
+            raise UnprocessableError(
+                f"unknown symbol {req.symbol!r} on {req.exchange.value}", field="symbol"
+            )
+        validate_order(req, contract)
+        return contract
+
+    async def exchanges(self) -> list[str]:
+        """Names of the exchanges of the engine's contracts, sorted."""
+        return sorted({c.exchange.value for c in await self.contracts()})

@@ -1,0 +1,73 @@
+"""Engine events to NATS: each object encoded once and published on its subject."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from nats.aio.client import Client as NatsClient
+from nats.errors import ConnectionClosedError, ConnectionDrainingError, OutboundBufferLimitError
+
+from engine_bridge.engine import EngineEvent
+from schemas.codec import encode
+from schemas.objects import AccountData
+from schemas.subjects import (
+    SYMBOL_KINDS,
+    EventKind,
+    account_subject,
+    event_subject,
+    symbol_tokens,
+)
+
+logger = logging.getLogger(__name__)
+
+_RECONNECT_POLL = 0.05
+
+
+def subject_of(engine_id: str, kind: EventKind, obj: EngineEvent) -> str:
+    """The subject ``obj`` (an event of ``kind``) is published on."""
+    if kind in SYMBOL_KINDS:
+        return event_subject(engine_id, kind, symbol_tokens(obj.symbol, obj.exchange))  # type: ignore[union-attr]
+    if isinstance(obj, AccountData):
+        return account_subject(engine_id, obj.accountid)
+    return event_subject(engine_id, kind)
+
+
+class EventPublisher:
+    """The bridge's :class:`~engine_bridge.engine.EventListener`: publish every event.
+
+    While NATS reconnects, the client buffers publications (bounded by its pending size);
+    when that buffer is full a tick is dropped (counted), any other event waits for the
+    connection to come back and is then published, holding the engine back meanwhile.
+    Once the connection is closed (shutdown), events are dropped with a debug log.
+    """
+
+    def __init__(self, nc: NatsClient, engine_id: str) -> None:
+        self.nc = nc
+        self.engine_id = engine_id
+        self.published = 0
+        self.dropped_ticks = 0
+
+    async def __call__(self, kind: EventKind, obj: EngineEvent, /) -> None:
+        """Encode ``obj`` once and publish it on its subject."""
+        await self.publish(subject_of(self.engine_id, kind, obj), encode(obj), kind)
+
+    async def publish(self, subject: str, payload: bytes, kind: EventKind) -> None:
+        """Publish already-encoded ``payload`` (see the class docstring for failures)."""
+        while True:
+            try:
+                await self.nc.publish(subject, payload)
+            except OutboundBufferLimitError:
+                if kind is EventKind.TICK:
+                    self.dropped_ticks += 1
+                    return
+                logger.warning("NATS buffer full while reconnecting; holding a %s event", kind)
+                # nats-py has no awaitable connection state: poll it.
+                while not self.nc.is_connected and not self.nc.is_closed:  # noqa: ASYNC110
+                    await asyncio.sleep(_RECONNECT_POLL)
+                continue
+            except (ConnectionClosedError, ConnectionDrainingError):
+                logger.debug("connection closing; %s event on %s not published", kind, subject)
+                return
+            self.published += 1
+            return

@@ -1,0 +1,168 @@
+"""The bridge: one engine on NATS — events out, requests in, heartbeat, clean shutdown.
+
+``run_bridge`` connects (reconnecting forever), starts the engine with an
+:class:`~engine_bridge.publisher.EventPublisher` as its listener, serves every op of
+``docs/subjects.md`` as a ``nats.micro`` service and publishes a heartbeat at start and
+every :data:`~schemas.messages.HEARTBEAT_INTERVAL` seconds, until told to stop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import logging
+from datetime import UTC, datetime
+
+import nats
+from nats import micro
+from nats.aio.client import Client as NatsClient
+from nats.micro.request import Request
+from nats.micro.service import Service
+
+from engine_bridge.engine import Engine
+from engine_bridge.handlers import VERSION, Handler, Operations
+from engine_bridge.publisher import EventPublisher
+from engine_bridge.settings import BridgeSettings
+from schemas.codec import encode
+from schemas.errors import ERROR_CODE_HEADER, ERROR_HEADER, ErrorBody, WebTraderError
+from schemas.messages import HEARTBEAT_INTERVAL, SERVICE_NAME, Heartbeat
+from schemas.subjects import EventKind, Op, event_subject, request_group
+
+logger = logging.getLogger(__name__)
+
+INTERNAL_ERROR = "internal error in the engine bridge (see its log)"
+_MAX_DESCRIPTION = 200
+
+
+def _header_safe(text: str) -> str:
+    """``text`` as one header line: whitespace collapsed, at most 200 characters."""
+    return " ".join(text.split())[:_MAX_DESCRIPTION] or "error"
+
+
+class Bridge:
+    """One engine served on one NATS connection under one engine id."""
+
+    def __init__(self, nc: NatsClient, engine: Engine, engine_id: str) -> None:
+        self.nc = nc
+        self.engine = engine
+        self.engine_id = engine_id
+        self.started = datetime.now(UTC)
+        self.ops = Operations(engine, engine_id, self.started)
+        self.publisher = EventPublisher(nc, engine_id)
+        self.service: Service | None = None
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._beats = 0
+
+    async def start(self) -> None:
+        """Start the engine, serve requests, publish the first heartbeat."""
+        await self.engine.start(self.publisher)
+        self.service = await micro.add_service(
+            self.nc,
+            name=SERVICE_NAME,
+            version=VERSION,
+            description=f"webtrader engine bridge ({self.engine.kind})",
+            metadata={"engine_id": self.engine_id, "engine": self.engine.kind},
+        )
+        group = self.service.add_group(name=request_group(self.engine_id))
+        for op, handler in self.ops.handlers().items():
+            await group.add_endpoint(
+                name=op.value, subject=op.value, handler=functools.partial(self.serve, op, handler)
+            )
+        await self.beat()
+        await self.nc.flush()
+        self._heartbeat = asyncio.create_task(self._beat_forever(), name="heartbeat")
+
+    async def stop(self) -> None:
+        """Finish in-flight requests, flush what is pending, close NATS, stop the engine."""
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._heartbeat
+        if not self.nc.is_closed:
+            try:
+                await self.nc.drain()
+            except Exception:
+                logger.exception("draining the NATS connection failed")
+        await self.engine.stop()
+
+    # ---------------------------------------------------------------------- heartbeat
+
+    async def beat(self) -> None:
+        """Publish one heartbeat."""
+        self._beats += 1
+        hb = Heartbeat(
+            engine_id=self.engine_id,
+            time=datetime.now(UTC),
+            seq=self._beats,
+            info=await self.ops.engine_info(),
+        )
+        subject = event_subject(self.engine_id, EventKind.HEARTBEAT)
+        await self.publisher.publish(subject, encode(hb), EventKind.HEARTBEAT)
+
+    async def _beat_forever(self) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT_INTERVAL)
+            try:
+                await self.beat()
+            except Exception:
+                logger.exception("heartbeat failed")
+
+    # ------------------------------------------------------------------------ requests
+
+    async def serve(self, op: Op, handler: Handler, request: Request) -> None:
+        """Run ``handler`` on ``request`` and reply; never raises.
+
+        A :class:`WebTraderError` becomes an error reply with its code and body; anything
+        else is logged with its traceback and answered ``500`` with a generic message.
+        """
+        try:
+            reply = await handler(request.data)
+        except WebTraderError as exc:
+            await self._respond(
+                request,
+                encode(exc.body()),
+                {ERROR_CODE_HEADER: str(exc.code), ERROR_HEADER: _header_safe(exc.detail)},
+            )
+            return
+        except Exception:
+            logger.exception("request %s failed", op.value)
+            await self._respond(
+                request,
+                encode(ErrorBody(detail=INTERNAL_ERROR)),
+                {ERROR_CODE_HEADER: "500", ERROR_HEADER: INTERNAL_ERROR},
+            )
+            return
+        await self._respond(request, reply.body, reply.headers)
+
+    @staticmethod
+    async def _respond(request: Request, body: bytes, headers: dict[str, str] | None) -> None:
+        try:
+            await request.respond(body, headers=headers)
+        except ValueError:
+            logger.debug("request on %s had no reply subject; not answered", request.subject)
+        except Exception:
+            logger.exception("replying on %s failed", request.subject)
+
+
+async def connect(settings: BridgeSettings) -> NatsClient:
+    """Connect to NATS as ``engine-bridge <id>``, reconnecting forever."""
+
+    async def on_error(exc: Exception) -> None:
+        logger.warning("NATS: %s", exc)
+
+    async def on_disconnected() -> None:
+        logger.info("NATS disconnected")
+
+    async def on_reconnected() -> None:
+        logger.info("NATS reconnected")
+
+    return await nats.connect(
+        servers=settings.nats_servers,
+        name=f"engine-bridge {settings.engine_id}",
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+        error_cb=on_error,
+        disconnected_cb=on_disconnected,
+        reconnected_cb=on_reconnected,
+    )

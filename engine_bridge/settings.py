@@ -1,0 +1,149 @@
+"""Bridge settings: one frozen object, built once in ``main()`` from options and env."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from schemas.config import add_option
+from schemas.subjects import check_engine_id
+
+ENGINE_KINDS = ("sim",)
+"""Engines the bridge can run (``vnpy`` comes with issue 6)."""
+
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class SettingsError(Exception):
+    """The settings cannot run a bridge; the message says what to fix."""
+
+
+def parse_tick_rate(text: str) -> float:
+    """``--tick-rate``: ticks per second per subscribed contract; ``max`` (or 0) = unthrottled.
+
+    Raises:
+        argparse.ArgumentTypeError: not ``max`` nor a finite number >= 0.
+    """
+    if text.strip().lower() == "max":
+        return 0.0
+    try:
+        rate = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or 'max': {text!r}") from None
+    if not math.isfinite(rate) or rate < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0 or 'max': {text!r}")
+    return rate
+
+
+def parse_seed(text: str) -> int | None:
+    """``--seed``: an integer, or empty for a random seed."""
+    if not text.strip():
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+
+
+@dataclass(frozen=True, kw_only=True)
+class BridgeSettings:
+    """Everything the bridge process is configured with; immutable after start."""
+
+    engine: str = "sim"
+    """Kind of engine to run behind the bridge."""
+    engine_id: str = "sim"
+    """Engine id: the ``{engine}`` token of every subject this bridge publishes or serves."""
+    nats_url: str = "nats://127.0.0.1:4222"
+    """NATS server(s) to connect to; comma-separated for a cluster."""
+    tick_rate: float = 2.0
+    """Ticks per second per subscribed contract (simulated engine); 0 = as fast as possible."""
+    seed: int | None = None
+    """Seed of the simulated market (same seed, same price paths); None = random."""
+    log_level: str = "INFO"
+    """Level of the log lines written to stderr."""
+
+    def __post_init__(self) -> None:
+        try:
+            check_engine_id(self.engine_id)
+        except ValueError as exc:
+            raise SettingsError(f"--engine-id: {exc}") from None
+        if self.engine not in ENGINE_KINDS:
+            raise SettingsError(f"--engine: one of {', '.join(ENGINE_KINDS)}")
+        if not math.isfinite(self.tick_rate) or self.tick_rate < 0:
+            raise SettingsError("--tick-rate: a finite number >= 0 (or 'max')")
+        if self.log_level.upper() not in LOG_LEVELS:
+            raise SettingsError(f"--log-level: one of {', '.join(LOG_LEVELS)}")
+
+    @property
+    def log_level_number(self) -> int:
+        """The ``logging`` level number of :attr:`log_level`."""
+        return int(logging.getLevelName(self.log_level.upper()))
+
+    @property
+    def nats_servers(self) -> list[str]:
+        """:attr:`nats_url` split into server URLs."""
+        return [url.strip() for url in self.nats_url.split(",") if url.strip()]
+
+
+def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
+    """The bridge's options; each also read from its ``WEBTRADER_*`` variable."""
+    p = argparse.ArgumentParser(
+        prog="python -m engine_bridge",
+        description="Run a trading engine and put it on NATS: events out, requests in.",
+    )
+    add_option(
+        p, "--engine", help=f"engine to run ({', '.join(ENGINE_KINDS)})", default="sim", env=env
+    )
+    add_option(
+        p,
+        "--engine-id",
+        help="engine id, the {engine} token of its subjects",
+        default="sim",
+        env=env,
+    )
+    add_option(
+        p,
+        "--nats-url",
+        help="NATS server URL(s), comma-separated",
+        default="nats://127.0.0.1:4222",
+        env=env,
+    )
+    add_option(
+        p,
+        "--tick-rate",
+        help="simulated ticks per second per subscribed contract; 'max' or 0 = unthrottled",
+        default=2.0,
+        type=parse_tick_rate,
+        env=env,
+    )
+    add_option(
+        p,
+        "--seed",
+        help="seed of the simulated market (deterministic price paths)",
+        default=None,
+        type=parse_seed,
+        env=env,
+    )
+    add_option(
+        p,
+        "--log-level",
+        help=f"stderr log level ({', '.join(LOG_LEVELS)})",
+        default="INFO",
+        env=env,
+    )
+    return p
+
+
+def load_settings(
+    argv: Sequence[str] | None = None, env: Mapping[str, str] | None = None
+) -> BridgeSettings:
+    """Parse ``argv`` (and the environment) into settings.
+
+    Raises:
+        SettingsError: the values cannot run a bridge (the message says which).
+    """
+    ns = vars(build_parser(env).parse_args(argv))
+    return BridgeSettings(**ns)
