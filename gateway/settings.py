@@ -21,6 +21,8 @@ class GatewaySettings:
 
     nats_url: str = "nats://127.0.0.1:4222"
     """NATS server(s) to connect to; comma-separated for a cluster."""
+    nats_connect_timeout: float = 10.0
+    """Seconds to wait for the first NATS connection at start before exiting with an error."""
     host: str = "127.0.0.1"
     """Interface the HTTP server binds."""
     port: int = 8000
@@ -88,6 +90,7 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
         add_option(p, f"--{name}", help=help, type=type, default=default, env=env, flag=flag)
 
     opt("nats-url", "NATS server URL(s), comma-separated")
+    opt("nats-connect-timeout", "seconds to wait for NATS at start before giving up", float)
     opt("host", "interface to bind")
     opt("port", "HTTP port", int)
     opt("default-engine", "engine id behind the vnpy_webtrader routes")

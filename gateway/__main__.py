@@ -1,0 +1,87 @@
+"""``python -m gateway``: serve the REST/WebSocket gateway with uvicorn.
+
+Prints one stdout line ``gateway ready http://HOST:PORT`` once the server listens (the real
+port when ``--port 0``).  SIGTERM/SIGINT shut down gracefully (exit 0); bad settings exit 2.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import socket
+import sys
+from collections.abc import Sequence
+from types import FrameType
+
+import uvicorn
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings, SettingsError, load_settings
+
+log = logging.getLogger("gateway")
+
+EXIT_SETTINGS = 2
+
+
+class ReadyServer(uvicorn.Server):
+    """A uvicorn server that announces ``gateway ready URL`` once its sockets listen."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Start as uvicorn does, then print the ready line (unless startup failed)."""
+        await super().startup(sockets)
+        if self.should_exit or not self.servers:
+            return
+        host, port = self.servers[0].sockets[0].getsockname()[:2]
+        print(f"gateway ready http://{host}:{port}", flush=True)  # noqa: T201 - the contract
+
+
+def _ignore_signal(signum: int, frame: FrameType | None) -> None:
+    """Uvicorn re-raises the signal it shut down for; after a clean shutdown that is a no-op."""
+
+
+def serve(settings: GatewaySettings) -> int:
+    """Run the gateway until SIGTERM/SIGINT; 0 after a graceful shutdown."""
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="auto",  # uvloop when installed
+        http="auto",  # httptools when installed
+        lifespan="on",
+        access_log=False,
+        log_level="info",
+        server_header=False,
+    )
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, _ignore_signal)
+    server = ReadyServer(config)
+    server.run()
+    return 0 if server.started else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse options (``WEBTRADER_*`` env twins), then serve."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        settings = load_settings(argv)
+    except SettingsError as exc:
+        print(f"gateway: {exc}", file=sys.stderr)  # noqa: T201 - usage error
+        return EXIT_SETTINGS
+    if settings.demo:
+        login = (
+            "log in with username 'vnpy' and password 'vnpy'"
+            if (settings.username, settings.password) == ("vnpy", "vnpy")
+            else f"log in as {settings.username!r}"
+        )
+        log.warning(
+            "DEMO MODE: %s; tokens are signed with a random key that changes on every "
+            "start. Never expose this gateway.",
+            login,
+        )
+    return serve(settings)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

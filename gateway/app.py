@@ -1,0 +1,44 @@
+"""The Litestar application: ``create_app(settings)``; nothing happens at import time."""
+
+from __future__ import annotations
+
+from litestar import Litestar
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components
+
+from gateway.auth_middleware import SECURITY_SCHEME, SECURITY_SCHEME_NAME, auth_middleware
+from gateway.controllers import route_handlers
+from gateway.engine_plugin import EnginesPlugin
+from gateway.errors import EXCEPTION_HANDLERS
+from gateway.nats_plugin import NatsPlugin
+from gateway.settings import GatewaySettings
+from gateway.streams.plugin import StreamPlugin
+
+API_VERSION = "0.1.0"
+
+
+def create_app(settings: GatewaySettings) -> Litestar:
+    """The gateway app: NATS, engines and streams plugins, REST controllers, auth, OpenAPI."""
+    openapi = OpenAPIConfig(
+        title="nats-webtrader gateway",
+        version=API_VERSION,
+        description="vnpy_webtrader's REST API, served from trading engines over NATS.",
+        path="/schema",
+        render_plugins=[SwaggerRenderPlugin(), JsonRenderPlugin()],
+        components=Components(security_schemes={SECURITY_SCHEME_NAME: SECURITY_SCHEME}),
+    )
+    return Litestar(
+        route_handlers=route_handlers(),
+        plugins=[
+            NatsPlugin(settings),
+            EnginesPlugin(settings),
+            StreamPlugin(settings),  # needs app.state.nats: after NatsPlugin
+        ],
+        dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
+        middleware=[auth_middleware(settings)],
+        exception_handlers=EXCEPTION_HANDLERS,
+        openapi_config=openapi,
+        signature_namespace={"GatewaySettings": GatewaySettings},
+    )

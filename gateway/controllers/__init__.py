@@ -1,0 +1,49 @@
+"""REST controllers, one per resource, and the routers that mount them.
+
+* vnpy_webtrader's routes (``/contract``, ``/order``, ...) address the default engine;
+* the same routes under ``/engines/{engine_id}/`` address any engine;
+* ``/engines`` lists engines; ``/token`` logs in.
+"""
+
+from __future__ import annotations
+
+from litestar import Router
+from litestar.di import Provide
+from litestar.types import ControllerRouterHandler
+
+from gateway.auth_middleware import SECURITY
+from gateway.controllers.common import default_engine, path_engine
+from gateway.controllers.engines import EngineController
+from gateway.controllers.market import ContractController, TickController
+from gateway.controllers.orders import EngineOrderController, VnpyOrderController
+from gateway.controllers.portfolio import AccountController, PositionController, TradeController
+from gateway.controllers.token import TokenController
+
+_SHARED = (
+    ContractController,
+    TickController,
+    AccountController,
+    PositionController,
+    TradeController,
+)
+
+
+def route_handlers() -> list[ControllerRouterHandler]:
+    """Every REST route of the gateway."""
+    vnpy = Router(
+        path="/",
+        route_handlers=[*_SHARED, VnpyOrderController],
+        dependencies={"engine": Provide(default_engine, sync_to_thread=False)},
+        security=SECURITY,
+    )
+    per_engine = Router(
+        path="/engines/{engine_id:str}",
+        route_handlers=[*_SHARED, EngineOrderController],
+        dependencies={"engine": Provide(path_engine)},
+        security=SECURITY,
+    )
+    engines = Router(path="/", route_handlers=[EngineController], security=SECURITY)
+    return [TokenController, vnpy, per_engine, engines]
+
+
+__all__ = ["route_handlers"]

@@ -1,0 +1,102 @@
+"""Pieces every resource controller shares: engine selection, filters, pass-through replies.
+
+``engine`` is a dependency: the default engine on vnpy_webtrader's routes, the path's
+``{engine_id}`` (resolved by the engine directory, 404 if unknown) under ``/engines/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator
+from typing import Annotated, Any, TypeVar
+
+from litestar import MediaType, Response
+from litestar.dto import AbstractDTO, DTOFieldDefinition
+from litestar.openapi.spec import Reference, Schema
+from litestar.params import Parameter
+from litestar.typing import FieldDefinition
+
+from gateway.engines import EngineDirectory
+from schemas.codec import convert, decode, encode
+from schemas.requests import Query
+
+T = TypeVar("T")
+
+MAX_LIMIT = 100_000
+
+Limit = Annotated[
+    int | None,
+    Parameter(ge=1, le=MAX_LIMIT, description=f"keep the newest N items (1..{MAX_LIMIT})"),
+]
+VtSymbolFilter = Annotated[
+    str | None, Parameter(description="keep one contract, e.g. `rb2601.SHFE`")
+]
+ActiveFilter = Annotated[bool | None, Parameter(description="`true`: active orders only")]
+
+
+def default_engine(engines: EngineDirectory) -> str:
+    """The engine behind vnpy_webtrader's routes."""
+    return engines.default_engine
+
+
+async def path_engine(engine_id: str, engines: EngineDirectory) -> str:
+    """The ``{engine_id}`` of an ``/engines/{engine_id}/...`` path, if known (else 404)."""
+    return await engines.resolve(engine_id)
+
+
+def query_payload(
+    vt_symbol: str | None = None, active: bool | None = None, limit: int | None = None
+) -> bytes:
+    """The request body of a list op: empty without filters, else a ``Query``."""
+    if vt_symbol is None and not active and limit is None:
+        return b""
+    return encode(Query(vt_symbol=vt_symbol, active=bool(active), limit=limit))
+
+
+def passthrough(content: bytes, status_code: int = 200) -> Response[Any]:
+    """A JSON response whose body is ``content`` exactly as the engine encoded it."""
+    return Response(content, status_code=status_code, media_type=MediaType.JSON)
+
+
+class CodecDTO(AbstractDTO[T]):
+    """Decodes a JSON request body with :func:`schemas.codec.decode` — one typed decode.
+
+    Errors are :class:`~schemas.errors.BadRequestError` naming the field (400).  For the
+    OpenAPI document the body is described as the model type itself.  Use as
+    ``dto=CodecDTO[OrderRequest], return_dto=None``.
+    """
+
+    @classmethod
+    def generate_field_definitions(
+        cls, model_type: type[Any]
+    ) -> Generator[DTOFieldDefinition, None, None]:
+        """Not used: this DTO has no transfer model."""
+        yield from ()
+
+    @classmethod
+    def detect_nested_field(cls, field_definition: FieldDefinition) -> bool:
+        """Not used: this DTO has no transfer model."""
+        return False
+
+    @classmethod
+    def create_for_field_definition(
+        cls, field_definition: FieldDefinition, handler_id: str, backend_cls: Any = None
+    ) -> None:
+        """Nothing to build: decoding is :func:`schemas.codec.decode`."""
+
+    @classmethod
+    def create_openapi_schema(
+        cls, field_definition: FieldDefinition, handler_id: str, schema_creator: Any
+    ) -> Reference | Schema:
+        """The model type's own schema."""
+        result: Reference | Schema = schema_creator.for_field_definition(
+            FieldDefinition.from_annotation(cls.model_type)
+        )
+        return result
+
+    def decode_bytes(self, value: bytes) -> Any:
+        """Decode the raw body as the model type (400 naming the field on failure)."""
+        return decode(value, self.model_type)
+
+    def decode_builtins(self, value: dict[str, Any]) -> Any:
+        """Validate already-parsed (form) data as the model type."""
+        return convert(value, self.model_type)

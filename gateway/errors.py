@@ -1,0 +1,174 @@
+"""The gateway's one exception hierarchy and the handlers turning every error into JSON.
+
+Route handlers only raise; this module decides the HTTP answer.  Every error response is
+an :class:`~schemas.errors.ErrorBody` ``{"detail": ..., "field": ...}`` with the right
+status — Litestar's own 404/405/401/400 included — and nothing ever leaks a traceback
+(an unexpected exception is logged here and answered with a generic 500).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, ClassVar
+
+from litestar import MediaType, Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import ExceptionHandlersMap
+
+from schemas.codec import encode
+from schemas.errors import ErrorBody, WebTraderError
+
+log = logging.getLogger("gateway.errors")
+
+BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+class GatewayError(Exception):
+    """Base of errors the gateway itself raises; ``status_code`` is the HTTP status."""
+
+    status_code: ClassVar[int] = 500
+
+    def __init__(
+        self, detail: str, field: str | None = None, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.field = field
+        self.headers = headers
+
+    @property
+    def status(self) -> int:
+        """The HTTP status of this instance (the class's unless the engine chose one)."""
+        return self.status_code
+
+    def content(self) -> bytes:
+        """The JSON response body."""
+        return encode(ErrorBody(detail=self.detail, field=self.field))
+
+
+class NotAuthenticatedError(GatewayError):
+    """Missing, malformed, forged or expired token; or a wrong login."""
+
+    status_code = 401
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers=BEARER_CHALLENGE)
+
+
+class EngineNotFoundError(GatewayError):
+    """The engine id is not valid, or no such engine has ever answered."""
+
+    status_code = 404
+
+
+class EngineUnavailableError(GatewayError):
+    """The engine cannot be reached now: no responders, or NATS is not connected."""
+
+    status_code = 503
+
+
+class EngineTimeoutError(GatewayError):
+    """The engine did not answer within ``request_timeout``; the outcome is unknown."""
+
+    status_code = 504
+
+
+class BadEngineReplyError(GatewayError):
+    """The engine answered something the gateway cannot forward (a broken bridge)."""
+
+    status_code = 502
+
+
+class EngineReplyError(GatewayError):
+    """The engine answered with a service error; its status and body pass through as is."""
+
+    def __init__(self, status: int, body: bytes, detail: str) -> None:
+        super().__init__(detail)
+        self._status = status
+        self._body = body
+
+    @property
+    def status(self) -> int:
+        """The status the engine put in ``Nats-Service-Error-Code``."""
+        return self._status
+
+    def content(self) -> bytes:
+        """The engine's ErrorBody bytes, unchanged."""
+        return self._body
+
+
+def _json(status: int, content: bytes, headers: dict[str, str] | None = None) -> Response[bytes]:
+    return Response(content, status_code=status, media_type=MediaType.JSON, headers=headers)
+
+
+def _error(status: int, detail: str, field: str | None = None, **kw: Any) -> Response[bytes]:
+    return _json(status, encode(ErrorBody(detail=detail, field=field)), **kw)
+
+
+def handle_gateway_error(_: Request[Any, Any, Any], exc: GatewayError) -> Response[bytes]:
+    """Any :class:`GatewayError`: its status, body and headers."""
+    return _json(exc.status, exc.content(), exc.headers)
+
+
+def handle_webtrader_error(_: Request[Any, Any, Any], exc: WebTraderError) -> Response[bytes]:
+    """A contract error raised in the gateway (e.g. a body that fails the typed decode)."""
+    return _error(exc.code, exc.detail, exc.field)
+
+
+def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
+    """Litestar's parameter validation (query/path/header): 400 naming the parameter."""
+    problems = exc.extra if isinstance(exc.extra, list) else []
+    first = problems[0] if problems and isinstance(problems[0], dict) else {}
+    field = first.get("key")
+    if first.get("source") == "body":
+        return _error(400, "a JSON request body is required")
+    message = first.get("message") or exc.detail
+    detail = f"{field}: {message}" if field else str(message)
+    return _error(400, detail, str(field) if field else None)
+
+
+def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:
+    """Litestar's own HTTP errors (404 route, 405 method, 413, ...) as ErrorBody."""
+    return _error(exc.status_code, exc.detail, headers=exc.headers)
+
+
+def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
+    """Anything else: logged with its traceback, answered with a generic 500."""
+    log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return _error(500, "internal server error")
+
+
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
+    GatewayError: handle_gateway_error,
+    WebTraderError: handle_webtrader_error,
+    ValidationException: handle_validation,
+    HTTPException: handle_http_exception,
+    Exception: handle_unexpected,
+}
+"""The app's one exception-handler map (most specific class wins)."""
+
+_DESCRIPTIONS = {
+    400: "Malformed input: not JSON, wrong type, missing field, unknown enum; `field` names it",
+    401: "Missing, malformed, forged or expired access token (or a wrong login)",
+    404: "Unknown engine, contract or order",
+    409: "The order is no longer active",
+    422: "An order the contract cannot take (volume, price grid, limits); `field` names it",
+    502: "The engine answered something that cannot be forwarded",
+    503: "The engine is not answering (no responders) or NATS is disconnected",
+    504: "The engine did not answer in time: the outcome is unknown",
+}
+
+
+def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI descriptions of the given error statuses, each with the ErrorBody schema."""
+    return {
+        s: ResponseSpec(
+            data_container=ErrorBody, description=_DESCRIPTIONS[s], generate_examples=False
+        )
+        for s in statuses
+    }
+
+
+ENGINE_ERRORS = (400, 401, 404, 503, 504)
+"""Statuses any engine-backed route can answer."""
