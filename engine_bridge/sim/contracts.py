@@ -108,7 +108,10 @@ def _limits(price: float, pricetick: float, pct: float) -> tuple[float, float]:
     digits = price_digits(pricetick)
     ticks = round(price / pricetick)
     band = int(ticks * pct)
-    return round((ticks - band) * pricetick, digits), round((ticks + band) * pricetick, digits)
+    return (
+        float(round((ticks - band) * pricetick, digits)),
+        float(round((ticks + band) * pricetick, digits)),
+    )
 
 
 def price_digits(pricetick: float) -> int:

@@ -112,8 +112,14 @@ class SimExchange:
             self.markets[vt_symbol].step()
             if vt_symbol in self.subscribed:
                 events.append(self._tick(vt_symbol))
-            for state in [s for s in self.active.values() if s.order.vt_symbol == vt_symbol]:
-                events += self._match_resting(state)
+            events += self.match_resting(vt_symbol)
+        return events
+
+    def match_resting(self, vt_symbol: str) -> list[Event]:
+        """Fill resting orders of ``vt_symbol`` that the current book crosses, oldest first."""
+        events: list[Event] = []
+        for state in [s for s in self.active.values() if s.order.vt_symbol == vt_symbol]:
+            events += self._match_resting(state)
         return events
 
     def _tick(self, vt_symbol: str) -> Event:

@@ -1,0 +1,65 @@
+"""Bridge options: defaults, WEBTRADER_* twins, tick rate 'max', refusals."""
+
+from __future__ import annotations
+
+import pytest
+
+from engine_bridge.settings import BridgeSettings, SettingsError, build_parser, load_settings
+
+
+def test_defaults() -> None:
+    s = load_settings([], env={})
+    assert s == BridgeSettings()
+    assert (s.engine, s.engine_id, s.nats_url, s.tick_rate, s.seed) == (
+        "sim",
+        "sim",
+        "nats://127.0.0.1:4222",
+        2.0,
+        None,
+    )
+
+
+def test_options_and_max_tick_rate() -> None:
+    s = load_settings(
+        [
+            "--engine-id",
+            "desk-2",
+            "--tick-rate",
+            "max",
+            "--seed",
+            "7",
+            "--nats-url",
+            "nats://a:4222, nats://b:4222",
+        ],
+        env={},
+    )
+    assert (s.engine_id, s.tick_rate, s.seed) == ("desk-2", 0.0, 7)
+    assert s.nats_servers == ["nats://a:4222", "nats://b:4222"]
+
+
+def test_environment_twins_set_defaults_and_the_command_line_wins() -> None:
+    env = {"WEBTRADER_ENGINE_ID": "fromenv", "WEBTRADER_TICK_RATE": "5", "WEBTRADER_SEED": "3"}
+    s = load_settings([], env=env)
+    assert (s.engine_id, s.tick_rate, s.seed) == ("fromenv", 5.0, 3)
+    assert load_settings(["--tick-rate", "1.5"], env=env).tick_rate == 1.5
+
+
+def test_help_names_every_environment_variable() -> None:
+    text = build_parser(env={}).format_help()
+    for var in ("ENGINE", "ENGINE_ID", "NATS_URL", "TICK_RATE", "SEED", "LOG_LEVEL"):
+        assert f"WEBTRADER_{var}" in text
+
+
+@pytest.mark.parametrize("value", ["-1", "fast", "nan", "inf"])
+def test_bad_tick_rates_are_refused(value: str) -> None:
+    with pytest.raises(SystemExit):
+        load_settings(["--tick-rate", value], env={})
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--engine-id", "has.dot"], ["--engine-id", ""], ["--engine", "ctp"], ["--log-level", "LOUD"]],
+)
+def test_settings_that_cannot_run_a_bridge_are_refused(argv: list[str]) -> None:
+    with pytest.raises(SettingsError):
+        load_settings(argv, env={})
