@@ -1,0 +1,140 @@
+"""The per-client outbox: bounded, conflating for ticks, failing loudly when overrun.
+
+Producers (the hub's NATS callbacks, the session itself) put synchronously and never wait;
+one writer task per client takes batches and sends them.  Two bounds:
+
+* ticks are *conflated*: :meth:`Outbox.put_latest` keeps only the newest item per key
+  (subject) while the client is behind, so their number is bounded by distinct keys;
+* everything else (orders, trades, positions, accounts, logs, control frames...) is a FIFO
+  of at most ``limit`` items.
+
+Overrunning either bound never drops silently: the outbox *fails* — it discards its content,
+refuses further items, wakes the writer (whose :meth:`Outbox.take` raises
+:class:`OutboxOverflowError`) and sets :attr:`Outbox.failed` so the session disconnects the client
+(WebSocket close code 1013).  Items are taken in arrival order; a superseded tick moves to
+the position of its newest version.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import OrderedDict, deque
+from collections.abc import Hashable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class OutboxOverflowError(Exception):
+    """The client fell too far behind; ``backlog`` events were waiting for it."""
+
+    def __init__(self, backlog: int) -> None:
+        super().__init__(f"too slow: {backlog} events backlog")
+        self.backlog = backlog
+
+
+class Outbox(Generic[T]):
+    """Bounded outbox of one client.
+
+    Args:
+        limit: most FIFO (non-conflated) items held; one more fails the outbox.
+        conflate_limit: most distinct conflation keys held (default: ``limit``).
+    """
+
+    __slots__ = (
+        "_fifo",
+        "_latest",
+        "_seq",
+        "_wakeup",
+        "conflate_limit",
+        "conflated",
+        "failed",
+        "limit",
+        "overflow",
+    )
+
+    def __init__(self, limit: int, conflate_limit: int | None = None) -> None:
+        if limit < 1:
+            raise ValueError("outbox limit must be at least 1")
+        self.limit = limit
+        self.conflate_limit = conflate_limit or limit
+        self._fifo: deque[tuple[int, T]] = deque()
+        self._latest: OrderedDict[Hashable, tuple[int, T]] = OrderedDict()
+        self._seq = 0
+        self._wakeup = asyncio.Event()
+        self.failed = asyncio.Event()
+        """Set once the outbox overflowed."""
+        self.overflow = 0
+        """Backlog at the moment of overflow (0 while healthy)."""
+        self.conflated = 0
+        """Items superseded by a newer one with the same key before being taken."""
+
+    def __len__(self) -> int:
+        return len(self._fifo) + len(self._latest)
+
+    def put(self, item: T) -> bool:
+        """Queue ``item`` in the FIFO; False if the outbox is (now) failed."""
+        if self.overflow:
+            return False
+        if len(self._fifo) >= self.limit:
+            self._fail()
+            return False
+        self._seq += 1
+        self._fifo.append((self._seq, item))
+        self._wakeup.set()
+        return True
+
+    def put_latest(self, key: Hashable, item: T) -> bool:
+        """Queue ``item``, replacing a queued item of the same ``key``; False if failed."""
+        if self.overflow:
+            return False
+        latest = self._latest
+        self._seq += 1
+        if key in latest:
+            self.conflated += 1
+            latest[key] = (self._seq, item)
+            latest.move_to_end(key)
+        elif len(latest) >= self.conflate_limit:
+            self._fail()
+            return False
+        else:
+            latest[key] = (self._seq, item)
+        self._wakeup.set()
+        return True
+
+    def _fail(self) -> None:
+        self.overflow = len(self) + 1
+        self._fifo.clear()
+        self._latest.clear()
+        self._wakeup.set()
+        self.failed.set()
+
+    async def take(self, max_items: int) -> list[T]:
+        """Wait for items and return up to ``max_items`` of them, oldest first.
+
+        Raises:
+            OutboxOverflowError: the outbox failed (now or while waiting).
+        """
+        while not (self._fifo or self._latest or self.overflow):
+            self._wakeup.clear()
+            await self._wakeup.wait()
+        if self.overflow:
+            raise OutboxOverflowError(self.overflow)
+        return self.take_nowait(max_items)
+
+    def take_nowait(self, max_items: int) -> list[T]:
+        """Up to ``max_items`` queued items, oldest first (possibly none)."""
+        fifo, latest = self._fifo, self._latest
+        out: list[T] = []
+        if not latest:
+            while fifo and len(out) < max_items:
+                out.append(fifo.popleft()[1])
+            return out
+        while len(out) < max_items:
+            if fifo and (not latest or fifo[0][0] < next(iter(latest.values()))[0]):
+                out.append(fifo.popleft()[1])
+            elif latest:
+                out.append(latest.popitem(last=False)[1][1])
+            else:
+                break
+        return out

@@ -1,0 +1,236 @@
+"""The ``/stream`` protocol: client operations, server frames, subscription resolution.
+
+Documented for users in ``docs/websocket.md``.  Client frames are small and rare, so they
+are parsed and validated strictly here; event frames are never built here (the session
+splices them from NATS payload bytes).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import msgspec
+
+from schemas.codec import encode
+from schemas.errors import error_from_validation
+from schemas.objects import split_vt_symbol
+from schemas.requests import SubscribeRequest
+from schemas.subjects import SYMBOL_KINDS, EventKind, check_engine_id, events_pattern, symbol_tokens
+
+PROTOCOL_VERSION = 1
+ALL_ENGINES = "*"
+
+RequestId = str | int | None
+"""The client's ``id``, echoed in the reply."""
+
+
+class ProtocolError(Exception):
+    """A client frame that cannot be served; becomes an ``error`` frame (socket stays open)."""
+
+    def __init__(
+        self, rid: RequestId, detail: str, field: str | None = None, code: int = 400
+    ) -> None:
+        super().__init__(detail)
+        self.rid, self.detail, self.field, self.code = rid, detail, field, code
+
+    def frame(self) -> bytes:
+        """The ``error`` frame for this error."""
+        return encode(ErrorFrame(id=self.rid, detail=self.detail, field=self.field, code=self.code))
+
+
+# --- client -> server -------------------------------------------------------------------
+
+
+class SubscribeOp(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``{"op":"subscribe","id":"1","engine":"sim","topic":"tick.SHFE.>"}``.
+
+    Or the sugar ``{"op":"subscribe","kind":"tick","vt_symbol":"rb2601.SHFE"}``.
+    """
+
+    op: Literal["subscribe"]
+    id: RequestId = None
+    engine: str | None = None
+    topic: str | None = None
+    kind: EventKind | None = None
+    vt_symbol: str | None = None
+
+
+class UnsubscribeOp(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``{"op":"unsubscribe","id":"3","sub":"s1"}``."""
+
+    op: Literal["unsubscribe"]
+    sub: str
+    id: RequestId = None
+
+
+class PingOp(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``{"op":"ping","id":"4"}``."""
+
+    op: Literal["ping"]
+    id: RequestId = None
+
+
+ClientOp = SubscribeOp | UnsubscribeOp | PingOp
+_OPS: dict[str, type[ClientOp]] = {
+    "subscribe": SubscribeOp,
+    "unsubscribe": UnsubscribeOp,
+    "ping": PingOp,
+}
+_UNKNOWN_FIELD = "Object contains unknown field `"
+
+
+def parse_op(raw: str | bytes) -> ClientOp:
+    """Decode and validate one client frame.
+
+    Raises:
+        ProtocolError: not JSON, not an object, unknown ``op``, or a bad field (named).
+    """
+    try:
+        obj = msgspec.json.decode(raw)
+    except msgspec.DecodeError as exc:
+        raise ProtocolError(None, f"not JSON: {exc}") from None
+    if not isinstance(obj, dict):
+        raise ProtocolError(None, "expected a JSON object")
+    rid = obj.get("id")
+    if not isinstance(rid, str | int | None) or isinstance(rid, bool):
+        raise ProtocolError(None, "id must be a string or a number", "id")
+    op = obj.get("op")
+    cls = _OPS.get(op) if isinstance(op, str) else None
+    if cls is None:
+        raise ProtocolError(rid, f"unknown op {op!r}; expected one of {', '.join(_OPS)}", "op")
+    try:
+        return msgspec.convert(obj, cls)
+    except msgspec.ValidationError as exc:
+        text = str(exc)
+        if text.startswith(_UNKNOWN_FIELD):
+            raise ProtocolError(rid, text, text.split("`")[1]) from None
+        err = error_from_validation(exc)
+        raise ProtocolError(rid, err.detail, err.field) from None
+
+
+def resolve_subscription(
+    op: SubscribeOp, default_engine: str
+) -> tuple[str, str, SubscribeRequest | None]:
+    """``(engine, NATS pattern, market data request)`` for a subscribe operation.
+
+    The request is set for the tick sugar (``kind`` ``tick`` with a ``vt_symbol``): the
+    engine must then also be asked to subscribe that contract's market data.
+
+    Raises:
+        ProtocolError: a field is invalid or the combination makes no sense (named).
+    """
+    rid = op.id
+    engine = op.engine or default_engine
+    if engine != ALL_ENGINES:
+        try:
+            check_engine_id(engine)
+        except ValueError as exc:
+            raise ProtocolError(rid, str(exc), "engine") from None
+    if op.topic is not None:
+        if op.kind is not None or op.vt_symbol is not None:
+            field = "kind" if op.kind is not None else "vt_symbol"
+            raise ProtocolError(rid, f"give either topic or {field}, not both", field)
+        try:
+            return engine, events_pattern(engine, op.topic), None
+        except ValueError as exc:
+            raise ProtocolError(rid, str(exc), "topic") from None
+    kind = op.kind
+    if kind is None:
+        raise ProtocolError(rid, 'give a topic (e.g. "tick.SHFE.>") or a kind', "topic")
+    if op.vt_symbol is None:
+        topic = (
+            f"{kind.value}.>" if kind in SYMBOL_KINDS or kind is EventKind.ACCOUNT else kind.value
+        )
+        return engine, events_pattern(engine, topic), None
+    if kind not in SYMBOL_KINDS:
+        raise ProtocolError(rid, f"{kind.value} events have no vt_symbol", "vt_symbol")
+    try:
+        symbol, exchange = split_vt_symbol(op.vt_symbol)
+    except ValueError as exc:
+        raise ProtocolError(rid, str(exc), "vt_symbol") from None
+    pattern = events_pattern(engine, f"{kind.value}.{symbol_tokens(symbol, exchange)}")
+    if kind is not EventKind.TICK:
+        return engine, pattern, None
+    if engine == ALL_ENGINES:
+        raise ProtocolError(rid, "a market data subscription needs one engine, not '*'", "engine")
+    return engine, pattern, SubscribeRequest(symbol=symbol, exchange=exchange)
+
+
+# --- server -> client -------------------------------------------------------------------
+
+
+class Welcome(msgspec.Struct, kw_only=True, tag_field="type", tag="welcome"):
+    """First frame of every session."""
+
+    protocol: int
+    session: str
+    user: str
+    engine: str
+    """The default engine (used when a subscribe names none)."""
+    heartbeat: float
+    """Seconds between ``heartbeat`` frames (0: none)."""
+    idle_timeout: float
+    """Seconds of client silence before the server closes with 4408 (0: never)."""
+    queue_limit: int
+    """Non-tick events that may wait for the client before it is closed with 1013."""
+    batch_max: int
+    """Most events in one ``events`` frame."""
+
+
+class Ack(msgspec.Struct, kw_only=True, tag_field="type", tag="ack"):
+    """A subscribe or unsubscribe took effect."""
+
+    id: RequestId
+    op: str
+    sub: str
+    subject: str
+    engine: str
+
+
+class ErrorFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="error"):
+    """A client frame was refused; ``field`` names the bad field, ``code`` is HTTP-style."""
+
+    id: RequestId
+    detail: str
+    field: str | None
+    code: int
+
+
+class Pong(msgspec.Struct, kw_only=True, tag_field="type", tag="pong"):
+    """Answer to ``ping``."""
+
+    id: RequestId
+    time: datetime
+
+
+class HeartbeatFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="heartbeat"):
+    """Sent every ``heartbeat`` seconds."""
+
+    time: datetime
+
+
+def now() -> datetime:
+    """The current time, UTC-aware."""
+    return datetime.now(UTC)
+
+
+def frame(obj: Any) -> bytes:
+    """Encode a server frame."""
+    return encode(obj)
+
+
+EVENTS_HEAD = b'{"type":"events","events":['
+EVENTS_TAIL = b"]}"
+DATA_KEY = b',"data":'
+_encode_str = msgspec.json.Encoder().encode
+
+
+def sub_prefix(sid: str) -> bytes:
+    """``{"sub":"s1","subject":`` — the constant head of one subscription's events."""
+    return b'{"sub":' + _encode_str(sid) + b',"subject":'
+
+
+def json_string(text: str) -> bytes:
+    """``text`` as a JSON string."""
+    return _encode_str(text)
