@@ -48,6 +48,7 @@ class ManagedProcess:
         self.lines: list[str] = []
         self._cond = threading.Condition()
         self.proc: subprocess.Popen[str] | None = None
+        self._pump_thread = threading.Thread()
 
     def start(self, ready: str, timeout: float = 20.0) -> re.Match[str]:
         """Start and wait for a line matching ``ready``; return the match."""
@@ -60,7 +61,8 @@ class ManagedProcess:
             env=self.env,
             cwd=REPO,
         )
-        threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
+        self._pump_thread = threading.Thread(target=self._pump, args=(self.proc,), daemon=True)
+        self._pump_thread.start()
         return self.wait_for(ready, timeout)
 
     def _pump(self, proc: subprocess.Popen[str]) -> None:
@@ -119,7 +121,15 @@ class ManagedProcess:
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(5)
+        self._close_output()
         return int(self.proc.returncode)
+
+    def _close_output(self) -> None:
+        """Close the output pipe once the pump has read it to EOF (no unclosed-file warning)."""
+        assert self.proc is not None
+        self._pump_thread.join(5)
+        if self.proc.stdout is not None and not self._pump_thread.is_alive():
+            self.proc.stdout.close()
 
     def kill(self) -> None:
         """SIGKILL, as a crash would."""
