@@ -48,6 +48,10 @@ class SubscribeReply(msgspec.Struct, frozen=True):
     vt_symbol: str
 
 
+class InfoRequest(msgspec.Struct, frozen=True):
+    """Body of ``info``: empty, or any JSON object (its fields are ignored)."""
+
+
 Handler = Callable[[bytes], Awaitable[Reply]]
 
 
@@ -89,8 +93,10 @@ class Operations:
             started=self.started,
         )
 
-    async def info(self, _data: bytes) -> Reply:
-        """``info``: :class:`EngineInfo` (the body is ignored)."""
+    async def info(self, data: bytes) -> Reply:
+        """``info``: empty (or a JSON object) -> :class:`EngineInfo`."""
+        if data.strip():
+            decode(data, InfoRequest)
         return Reply(encode(await self.engine_info()))
 
     async def contracts(self, data: bytes) -> Reply:
