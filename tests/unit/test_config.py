@@ -10,7 +10,7 @@ import pytest
 from schemas.config import add_option, env_name
 
 
-def parser_with(env: dict[str, str], **kwargs: object) -> argparse.ArgumentParser:
+def parser_with(env: dict[str, str]) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="t")
     add_option(p, "--nats-url", help="NATS URL", default="nats://127.0.0.1:4222", env=env)
     add_option(p, "--port", help="HTTP port", default=8000, type=int, env=env)
