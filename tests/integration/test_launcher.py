@@ -82,18 +82,7 @@ def wait_until_gone(pids: list[int], timeout: float = 20.0) -> list[int]:
     return [p for p in pids if not is_gone(p)]
 
 
-class Launched(ManagedProcess):
-    """A ManagedProcess whose output pipe is closed once read to the end (no ResourceWarning)."""
-
-    def _pump(self, proc: subprocess.Popen[str]) -> None:
-        try:
-            super()._pump(proc)
-        finally:
-            if proc.stdout is not None:
-                proc.stdout.close()
-
-
-class Demo(Launched):
+class Demo(ManagedProcess):
     """``webtrader demo`` on free ports with its own data directory."""
 
     def __init__(self, data_dir: Path) -> None:
@@ -279,7 +268,7 @@ def test_launcher_imports_neither_gateway_nor_engine_bridge() -> None:
 
 def test_nats_command_runs_nats_server_with_the_project_config(tmp_path: Path) -> None:
     port = free_port()
-    server = Launched(
+    server = ManagedProcess(
         "webtrader nats",
         [webtrader_script(), "nats", "--nats-port", str(port), "--data-dir", str(tmp_path)],
         env=clean_env(),
