@@ -106,7 +106,7 @@ def child_env(base: Mapping[str, str]) -> dict[str, str]:
 def banner(url: str, nats_url: str, data_dir: Path) -> str:
     """What the user reads once everything is up."""
     root = natsserver.checkout_root()
-    docs = f"{root / 'docs'}" if root else "https://github.com/ (see README.md of nats-webtrader)"
+    docs = str(root / "docs") if root else "README.md and docs/ in the nats-webtrader sources"
     user, password = DEMO_LOGIN
     return "\n".join(
         [
