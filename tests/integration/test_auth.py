@@ -1,0 +1,216 @@
+"""Login and bearer-token protection of every REST route, against served gateways.
+
+The shared gateway runs in demo mode with a random key; to forge and expire tokens with a
+known key, a second gateway is started with ``WEBTRADER_JWT_SECRET`` and its own login.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import secrets
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+import jwt
+import pytest
+
+from gateway.auth import AUDIENCE, ISSUER, issue_token
+from gateway.settings import GatewaySettings
+from tests.support.processes import Gateway, NatsServer
+
+USER, PASSWORD = "trader", "s3cret-pass"
+
+PROTECTED = [
+    ("GET", "/contract"),
+    ("GET", "/account"),
+    ("GET", "/position"),
+    ("GET", "/order"),
+    ("GET", "/trade"),
+    ("GET", "/tick"),
+    ("GET", "/order/SIM.1"),
+    ("POST", "/tick/rb2601.SHFE"),
+    ("POST", "/order"),
+    ("DELETE", "/order/SIM.1"),
+    ("GET", "/engines"),
+    ("GET", "/engines/sim"),
+    ("GET", "/engines/sim/contract"),
+    ("GET", "/engines/sim/order"),
+    ("POST", "/engines/sim/order"),
+    ("DELETE", "/engines/sim/order/SIM.1"),
+]
+ORDER = {
+    "symbol": "rb2601",
+    "exchange": "SHFE",
+    "direction": "LONG",
+    "type": "LIMIT",
+    "volume": 1,
+    "price": 3500,
+}
+
+
+@pytest.fixture(scope="module")
+def secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+@pytest.fixture(scope="module")
+def keyed_gateway(nats_server: NatsServer, sim_bridge: object, secret: str) -> Iterator[Gateway]:
+    """A non-demo gateway whose signing key and login the test knows."""
+    gw = Gateway(
+        nats_server.url,
+        "sim",
+        env={
+            "WEBTRADER_JWT_SECRET": secret,
+            "WEBTRADER_USERNAME": USER,
+            "WEBTRADER_PASSWORD": PASSWORD,
+        },
+    )
+    gw.start_gateway()
+    yield gw
+    gw.stop()
+
+
+@pytest.fixture
+async def keyed(keyed_gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=keyed_gateway.url, timeout=10) as c:
+        yield c
+
+
+def keyed_settings(secret: str, **kw: object) -> GatewaySettings:
+    return GatewaySettings(jwt_secret=secret, username=USER, password=PASSWORD, **kw)  # type: ignore[arg-type]
+
+
+def b64(data: dict[str, object]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
+
+
+def claims(**over: object) -> dict[str, object]:
+    now = int(time.time())
+    return {"sub": USER, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + 600, **over}
+
+
+def bad_tokens(secret: str) -> dict[str, str]:
+    """Authorization header values that must all be refused by the keyed gateway."""
+    expired = issue_token(keyed_settings(secret, token_ttl=60), USER, now=time.time() - 3600)
+    forged = jwt.encode(claims(), "not-the-secret-" + secret, algorithm="HS256")
+    alg_none = f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims())}."
+    wrong_audience = jwt.encode(claims(aud="someone-else"), secret, algorithm="HS256")
+    no_expiry = jwt.encode({k: v for k, v in claims().items() if k != "exp"}, secret)
+    return {
+        "bearer without token": "Bearer",
+        "basic scheme": "Basic dnRucHk6dm5weQ==",
+        "malformed": "Bearer not.a.jwt",
+        "garbage": "Bearer " + "x" * 40,
+        "forged": f"Bearer {forged}",
+        "expired": f"Bearer {expired}",
+        "alg none": f"Bearer {alg_none}",
+        "wrong audience": f"Bearer {wrong_audience}",
+        "no expiry": f"Bearer {no_expiry}",
+    }
+
+
+def assert_401(r: httpx.Response) -> None:
+    assert r.status_code == 401, r.text
+    assert r.headers["content-type"].startswith("application/json")
+    assert r.headers["www-authenticate"] == "Bearer"
+    assert isinstance(r.json()["detail"], str)
+
+
+async def test_form_login_returns_a_bearer_token_that_opens_the_api(
+    anon_client: httpx.AsyncClient,
+) -> None:
+    r = await anon_client.post("/token", data={"username": "vnpy", "password": "vnpy"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["token_type"] == "bearer"
+    ok = await anon_client.get(
+        "/contract", headers={"Authorization": f"Bearer {body['access_token']}"}
+    )
+    assert ok.status_code == 200, ok.text
+
+
+async def test_json_login_returns_a_bearer_token(anon_client: httpx.AsyncClient) -> None:
+    r = await anon_client.post("/token", json={"username": "vnpy", "password": "vnpy"})
+    assert r.status_code == 200, r.text
+    assert r.json()["token_type"] == "bearer"
+    assert r.json()["access_token"].count(".") == 2
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["form", "json"])
+async def test_wrong_password_is_401_json(anon_client: httpx.AsyncClient, as_json: bool) -> None:
+    creds = {"username": "vnpy", "password": "wrong"}
+    r = await (
+        anon_client.post("/token", json=creds)
+        if as_json
+        else anon_client.post("/token", data=creds)
+    )
+    assert_401(r)
+    assert "incorrect" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("as_json", [False, True], ids=["form", "json"])
+@pytest.mark.parametrize("missing", ["username", "password"])
+async def test_login_missing_field_is_400_naming_it(
+    anon_client: httpx.AsyncClient, as_json: bool, missing: str
+) -> None:
+    creds = {k: "vnpy" for k in ("username", "password") if k != missing}
+    r = await (
+        anon_client.post("/token", json=creds)
+        if as_json
+        else anon_client.post("/token", data=creds)
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["field"] == missing
+
+
+async def test_login_body_not_json_is_400(anon_client: httpx.AsyncClient) -> None:
+    r = await anon_client.post(
+        "/token", content=b"username=vnpy", headers={"content-type": "application/json"}
+    )
+    assert r.status_code == 400, r.text
+    assert r.json()["detail"]
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+async def test_every_protected_route_without_token_is_401(
+    anon_client: httpx.AsyncClient, method: str, path: str
+) -> None:
+    body = ORDER if method == "POST" and path.endswith("/order") else None
+    assert_401(await anon_client.request(method, path, json=body))
+
+
+@pytest.mark.parametrize(("method", "path"), PROTECTED)
+async def test_every_protected_route_refuses_bad_tokens(
+    keyed: httpx.AsyncClient, secret: str, method: str, path: str
+) -> None:
+    for name, header in bad_tokens(secret).items():
+        r = await keyed.request(method, path, headers={"Authorization": header})
+        assert r.status_code == 401, f"{name}: {r.status_code} {r.text}"
+        assert_401(r)
+
+
+async def test_keyed_gateway_login_and_key_work(keyed: httpx.AsyncClient, secret: str) -> None:
+    """Sanity for the refusals above: the right login and a token signed with the key pass."""
+    login = await keyed.post("/token", data={"username": USER, "password": PASSWORD})
+    assert login.status_code == 200, login.text
+    assert (
+        await keyed.post("/token", data={"username": "vnpy", "password": "vnpy"})
+    ).status_code == 401
+    own = issue_token(keyed_settings(secret), USER)
+    for token in (login.json()["access_token"], own):
+        r = await keyed.get("/engines", headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.text
+
+
+async def test_token_of_another_gateway_is_refused(keyed: httpx.AsyncClient, token: str) -> None:
+    """The demo gateway's token is signed with its own random key: forged for this one."""
+    assert_401(await keyed.get("/contract", headers={"Authorization": f"Bearer {token}"}))
+
+
+async def test_openapi_and_login_need_no_token(anon_client: httpx.AsyncClient) -> None:
+    assert (await anon_client.get("/schema/openapi.json")).status_code == 200
+    assert (
+        await anon_client.post("/token", data={"username": "vnpy", "password": "vnpy"})
+    ).status_code == 200
