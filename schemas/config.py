@@ -11,6 +11,9 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+SECRET_WORDS = ("secret", "password")
+"""Options whose name holds one of these are secrets unless told otherwise."""
+
 
 def env_name(option: str) -> str:
     """``--nats-url`` -> ``WEBTRADER_NATS_URL``."""
@@ -26,13 +29,16 @@ def add_option(
     type: Any = str,  # noqa: A002 - mirrors argparse
     env: Mapping[str, str] | None = None,
     flag: bool = False,
+    secret: bool | None = None,
 ) -> None:
     """Add ``option`` whose default comes from its ``WEBTRADER_*`` variable, then ``default``.
 
     ``--help`` shows the variable's name and the effective default.  A ``flag`` is a
     boolean switch; its variable counts as set when it is ``1``/``true``/``yes``/``on``.
     A variable that ``type`` refuses ends the program like a bad option (exit status 2,
-    message naming the variable).
+    message naming the variable).  A ``secret`` (by default: an option whose name holds
+    ``secret`` or ``password``) never shows its value in ``--help`` or in that message,
+    only whether it is set.
     """
     environ = os.environ if env is None else env
     var = env_name(option)
@@ -43,10 +49,14 @@ def add_option(
             option, action=argparse.BooleanOptionalAction, default=value, help=f"{help} [{var}]"
         )
         return
+    if secret is None:
+        secret = any(word in option for word in SECRET_WORDS)
     try:
         value = default if raw is None else type(raw)
     except (ValueError, TypeError, argparse.ArgumentTypeError) as exc:
-        parser.error(f"{var}={raw!r}: {exc}")  # exits 2, like a bad command-line value
+        shown = "(hidden)" if secret else repr(raw)
+        parser.error(f"{var}={shown}: {'invalid value' if secret else exc}")  # exits 2
+    shown_default = ("set" if value else "unset") if secret else "%(default)s"
     parser.add_argument(
-        option, type=type, default=value, help=f"{help} [{var}; default: %(default)s]"
+        option, type=type, default=value, help=f"{help} [{var}; default: {shown_default}]"
     )

@@ -97,3 +97,28 @@ def test_environment_is_read_when_the_parser_is_built_not_at_import(
     p = argparse.ArgumentParser()
     add_option(p, "--port", help="HTTP port", default=8000, type=int)
     assert p.parse_args([]).port == 9300
+
+
+def test_secret_values_never_appear_in_help_only_whether_they_are_set() -> None:
+    env = {"WEBTRADER_JWT_SECRET": "s3cr3t-key", "WEBTRADER_DB_PASSWORD": "hunter2"}
+    p = argparse.ArgumentParser()
+    add_option(p, "--jwt-secret", help="signing key", default="", env=env)
+    add_option(p, "--db-password", help="password", default="", env=env)
+    add_option(p, "--api-key", help="key", default="", env=env, secret=True)
+    text = " ".join(p.format_help().split())
+    assert "s3cr3t-key" not in text
+    assert "hunter2" not in text
+    assert "[WEBTRADER_JWT_SECRET; default: set]" in text
+    assert "[WEBTRADER_API_KEY; default: unset]" in text
+    assert p.parse_args([]).jwt_secret == "s3cr3t-key"
+
+
+def test_unparsable_secret_variable_is_reported_without_its_value(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    p = argparse.ArgumentParser()
+    with pytest.raises(SystemExit):
+        add_option(p, "--pin-password", help="pin", type=int, env={"WEBTRADER_PIN_PASSWORD": "x9"})
+    err = capsys.readouterr().err
+    assert "WEBTRADER_PIN_PASSWORD=(hidden)" in err
+    assert "x9" not in err
