@@ -20,6 +20,7 @@ from datetime import datetime
 from typing import Literal
 
 import msgspec
+import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
 
@@ -126,7 +127,10 @@ class EngineDirectory:
             msg = await self._nc.request(
                 request_subject(engine_id, Op.INFO), b"", timeout=PROBE_TIMEOUT
             )
-        except Exception:  # noqa: BLE001 - any failure just means "not reachable now"
+        except nats.errors.NoRespondersError:
+            self.mark_unreachable(engine_id)
+            return False
+        except nats.errors.Error:  # timeout, reconnecting, closed: not reachable now
             return False
         if msg.headers and msg.headers.get(ERROR_CODE_HEADER):
             return False
