@@ -16,6 +16,7 @@ from types import FrameType
 import uvicorn
 
 from gateway.app import create_app
+from gateway.nats_plugin import NatsUnavailableError
 from gateway.settings import GatewaySettings, SettingsError, load_settings
 
 log = logging.getLogger("gateway")
@@ -33,6 +34,13 @@ class ReadyServer(uvicorn.Server):
             return
         host, port = self.servers[0].sockets[0].getsockname()[:2]
         print(f"gateway ready http://{host}:{port}", flush=True)  # noqa: T201 - the contract
+
+
+class _KnownStartupFailure(logging.Filter):
+    """Drops the traceback uvicorn logs when NATS was unreachable (already logged clearly)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str) and NatsUnavailableError.__name__ in record.msg)
 
 
 def _ignore_signal(signum: int, frame: FrameType | None) -> None:
@@ -54,6 +62,7 @@ def serve(settings: GatewaySettings) -> int:
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _ignore_signal)
+    logging.getLogger("uvicorn.error").addFilter(_KnownStartupFailure())
     server = ReadyServer(config)
     server.run()
     return 0 if server.started else 1

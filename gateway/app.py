@@ -40,5 +40,6 @@ def create_app(settings: GatewaySettings) -> Litestar:
         middleware=[auth_middleware(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
+        logging_config=None,  # main() configures logging once, for every logger
         signature_namespace={"GatewaySettings": GatewaySettings},
     )

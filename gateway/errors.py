@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 from typing import Any, ClassVar
 
+import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.types import ExceptionHandlersMap
 
 from schemas.codec import encode
-from schemas.errors import ErrorBody, WebTraderError
+from schemas.errors import ErrorBody, WebTraderError, error_from_validation
 
 log = logging.getLogger("gateway.errors")
 
@@ -116,6 +117,12 @@ def handle_webtrader_error(_: Request[Any, Any, Any], exc: WebTraderError) -> Re
     return _error(exc.code, exc.detail, exc.field)
 
 
+def handle_msgspec_error(_: Request[Any, Any, Any], exc: msgspec.DecodeError) -> Response[bytes]:
+    """A msgspec decode/validation error that escaped a typed decode: 400 naming the field."""
+    err = error_from_validation(exc)
+    return _error(err.code, err.detail, err.field)
+
+
 def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
     """Litestar's parameter validation (query/path/header): 400 naming the parameter."""
     problems = exc.extra if isinstance(exc.extra, list) else []
@@ -142,6 +149,7 @@ def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Respon
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     GatewayError: handle_gateway_error,
     WebTraderError: handle_webtrader_error,
+    msgspec.DecodeError: handle_msgspec_error,
     ValidationException: handle_validation,
     HTTPException: handle_http_exception,
     Exception: handle_unexpected,
