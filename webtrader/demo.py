@@ -7,6 +7,7 @@ stopped in reverse order on Ctrl-C/SIGTERM/SIGHUP, or as soon as any of them die
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import socket
@@ -124,9 +125,10 @@ def banner(url: str, nats_url: str, data_dir: Path) -> str:
 
 
 def say(stream: TextIO, text: str) -> None:
-    """Write one line of the launcher's own output and flush it."""
-    stream.write(text + "\n")
-    stream.flush()
+    """Write one line of the launcher's own output and flush it (if the stream still works)."""
+    with contextlib.suppress(OSError, ValueError):
+        stream.write(text + "\n")
+        stream.flush()
 
 
 def demo_children(

@@ -279,6 +279,10 @@ class Supervisor:
                 self._drain(child)
 
     def _echo(self, child: Child, line: str) -> None:
-        if self.echo is not None:
+        if self.echo is None:
+            return
+        try:
             self.echo.write(f"{child.name:<11}| {line}\n")
             self.echo.flush()
+        except (OSError, ValueError):  # our stdout is gone (closed pipe): keep supervising
+            self.echo = None
