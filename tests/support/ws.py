@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import socket
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from urllib.parse import quote
 
 import httpx
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
 
 from tests.support.processes import Gateway
 
@@ -94,3 +96,20 @@ async def login(gateway: Gateway) -> str:
         r = await c.post("/token", data={"username": "vnpy", "password": "vnpy"})
         r.raise_for_status()
         return str(r.json()["access_token"])
+
+
+async def close_draining(ws: ClientConnection) -> None:
+    """Close, reading what is still queued so the close frame can get through a backlog."""
+
+    async def drain() -> None:
+        with contextlib.suppress(ConnectionClosed):
+            while True:
+                await ws.recv()
+
+    reader = asyncio.ensure_future(drain())
+    try:
+        await ws.close()
+    finally:
+        reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reader
