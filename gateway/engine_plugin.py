@@ -54,7 +54,9 @@ class EnginesPlugin(InitPlugin):
     @asynccontextmanager
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
         """Start the directory (heartbeats, discovery); stop listening on exit."""
-        engines = EngineDirectory(app.state.nats, self._settings.default_engine)
+        engines = EngineDirectory(
+            app.state.nats, self._settings.default_engine, self._settings.request_timeout
+        )
         await engines.start()
         self._engines = app.state.engines = engines
         self._client = app.state.engine_client = EngineClient(

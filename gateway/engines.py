@@ -41,7 +41,9 @@ log = logging.getLogger("gateway.engines")
 DISCOVERY_WINDOW = 0.25
 """Seconds to gather ``$SRV.INFO`` replies at start."""
 PROBE_TIMEOUT = 2.0
-"""Seconds an ``info`` probe of an unseen engine may take."""
+"""Most seconds an ``info`` probe of an unseen engine may take (capped by request_timeout)."""
+QUEUE_LIMIT = 1024
+"""Most heartbeats or discovery replies waiting to be handled (NATS drops the excess)."""
 
 
 class EngineStatus(msgspec.Struct, frozen=True, kw_only=True):
@@ -80,16 +82,19 @@ class _ServiceInfo(msgspec.Struct):
 class EngineDirectory:
     """Known engines and their liveness; ``resolve`` turns a path id into a known engine."""
 
-    def __init__(self, nc: Client, default_engine: str) -> None:
+    def __init__(
+        self, nc: Client, default_engine: str, probe_timeout: float = PROBE_TIMEOUT
+    ) -> None:
         self._nc = nc
         self.default_engine = default_engine
+        self._probe_timeout = min(probe_timeout, PROBE_TIMEOUT)
         self._entries: dict[str, _Entry] = {default_engine: _Entry()}
         self._sub: object | None = None
 
     async def start(self) -> None:
         """Subscribe to heartbeats, then discover running bridges."""
         self._sub = await self._nc.subscribe(
-            events_pattern("*", "heartbeat"), cb=self._on_heartbeat
+            events_pattern("*", "heartbeat"), cb=self._on_heartbeat, pending_msgs_limit=QUEUE_LIMIT
         )
         await self.discover()
 
@@ -112,7 +117,7 @@ class EngineDirectory:
             except (msgspec.DecodeError, ValueError):
                 log.warning("ignoring a malformed $SRV.INFO reply")
 
-        sub = await self._nc.subscribe(inbox, cb=on_reply)
+        sub = await self._nc.subscribe(inbox, cb=on_reply, pending_msgs_limit=QUEUE_LIMIT)
         try:
             await self._nc.publish(f"$SRV.INFO.{SERVICE_NAME}", b"", reply=inbox)
             await asyncio.sleep(DISCOVERY_WINDOW)
@@ -125,7 +130,7 @@ class EngineDirectory:
         """Ask ``engine_id`` for its EngineInfo; True (and recorded) if it answered."""
         try:
             msg = await self._nc.request(
-                request_subject(engine_id, Op.INFO), b"", timeout=PROBE_TIMEOUT
+                request_subject(engine_id, Op.INFO), b"", timeout=self._probe_timeout
             )
         except nats.errors.NoRespondersError:
             self.mark_unreachable(engine_id)
