@@ -27,7 +27,7 @@ from engine_bridge.settings import BridgeSettings
 from schemas.codec import encode
 from schemas.errors import ERROR_CODE_HEADER, ERROR_HEADER, ErrorBody, WebTraderError
 from schemas.messages import HEARTBEAT_INTERVAL, SERVICE_NAME, Heartbeat
-from schemas.subjects import EventKind, Op, event_subject, request_group
+from schemas.subjects import EventKind, Op, event_subject, request_group, request_subject
 
 logger = logging.getLogger(__name__)
 
@@ -69,9 +69,17 @@ class Bridge:
             await group.add_endpoint(
                 name=op.value, subject=op.value, handler=functools.partial(self.serve, op, handler)
             )
+        await self._check_serving()
         await self.beat()
-        await self.nc.flush()
         self._heartbeat = asyncio.create_task(self._beat_forever(), name="heartbeat")
+
+    async def _check_serving(self) -> None:
+        """Answer our own ``info`` once: proof the server routes requests to our endpoints.
+
+        ``flush()`` is no such proof: nats-py writes its PING ahead of queued SUBs.  A
+        request on the same connection is queued behind them, so its reply is.
+        """
+        await self.nc.request(request_subject(self.engine_id, Op.INFO), b"", timeout=10)
 
     async def stop(self) -> None:
         """Finish in-flight requests, flush what is pending, close NATS, stop the engine."""

@@ -12,6 +12,8 @@ import asyncio
 import json
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -259,6 +261,7 @@ async def test_what_only_the_engine_can_judge_comes_back_rejected_and_is_publish
 ) -> None:
     eid = bridge.engine_id
     orders = await listen(nc, events_pattern(eid, "order.>"))
+    logs = await listen(nc, event_subject(eid, EventKind.LOG))
     broke = await ok(
         nc,
         eid,
@@ -283,6 +286,7 @@ async def test_what_only_the_engine_can_judge_comes_back_rejected_and_is_publish
     stop = await ok(nc, eid, Op.SUBMIT, rb(type="STOP"))
     assert (stop["status"], stop["reason"]) == ("REJECTED", "unsupported order type STOP")
     for rejected in (broke, over, stop):
+        await logs.wait_json(lambda line, r=rejected: r["vt_orderid"] in line["msg"])
         await orders.wait_json(
             lambda o, r=rejected: o["vt_orderid"] == r["vt_orderid"] and o["status"] == "REJECTED"
         )
@@ -439,3 +443,37 @@ async def test_brk_b_ticks_arrive_on_the_escaped_subject(bridge: Bridge, nc: Nat
 def test_sigterm_drains_and_exits_0(bridge_factory: Callable[..., Bridge], engine_id: str) -> None:
     started = bridge_factory(engine_id)
     assert started.stop() == 0
+
+
+async def test_the_bridge_reconnects_after_nats_restarts(tmp_path: Path, engine_id: str) -> None:
+    import nats  # noqa: PLC0415 - a client of this test's own server
+
+    server = NatsServer(tmp_path)
+    server.start_server()
+    bridge = Bridge(server.url, engine_id, tick_rate=20)
+    client: NatsClient | None = None
+    try:
+        bridge.start_bridge()
+        client = await nats.connect(server.url, max_reconnect_attempts=-1, reconnect_time_wait=0.2)
+        ticks = await listen(client, tick_subject(engine_id, "m2605", Exchange.DCE))
+        await ok(client, engine_id, Op.SUBSCRIBE, {"symbol": "m2605", "exchange": "DCE"})
+        server.stop()
+        server.start_server()  # same port
+        restarted = datetime.now(UTC)
+        # ticks made after the restart arrive: the engine publishes again
+        await ticks.wait_json(lambda t: datetime.fromisoformat(t["datetime"]) > restarted, 20)
+        async with asyncio.timeout(20):
+            while True:  # and serves requests again (a request sent mid-reconnect may be lost)
+                try:
+                    msg = await client.request(request_subject(engine_id, Op.INFO), b"", timeout=1)
+                    break
+                except (nats.errors.NoRespondersError, nats.errors.TimeoutError):
+                    await asyncio.sleep(0.2)
+        info = json.loads(msg.data)
+        assert info["engine_id"] == engine_id
+        assert bridge.alive()
+    finally:
+        if client is not None:
+            await client.close()
+        bridge.stop()
+        server.stop()
