@@ -9,6 +9,8 @@ WebSocket routes are not touched here; they authenticate their own handshake.
 
 from __future__ import annotations
 
+from typing import Any
+
 from litestar.connection import ASGIConnection
 from litestar.enums import ScopeType
 from litestar.middleware import (
@@ -50,7 +52,9 @@ class BearerAuthMiddleware(AbstractAuthenticationMiddleware):
         )
         self._settings = settings
 
-    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:  # type: ignore[type-arg]
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
         """Return the principal of a valid token.
 
         Raises:

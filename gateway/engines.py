@@ -23,6 +23,7 @@ import msgspec
 import nats.errors
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
 
 from gateway.errors import EngineNotFoundError
 from schemas.codec import decode
@@ -89,7 +90,7 @@ class EngineDirectory:
         self.default_engine = default_engine
         self._probe_timeout = min(probe_timeout, PROBE_TIMEOUT)
         self._entries: dict[str, _Entry] = {default_engine: _Entry()}
-        self._sub: object | None = None
+        self._sub: Subscription | None = None
 
     async def start(self) -> None:
         """Subscribe to heartbeats, then discover running bridges."""
@@ -103,7 +104,7 @@ class EngineDirectory:
         sub, self._sub = self._sub, None
         if sub is not None:
             with contextlib.suppress(Exception):
-                await sub.unsubscribe()  # type: ignore[attr-defined]
+                await sub.unsubscribe()
 
     async def discover(self) -> None:
         """Ask every ``webtrader-engine`` service who it is; fetch each one's EngineInfo."""
