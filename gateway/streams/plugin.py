@@ -8,7 +8,8 @@ The NATS plugin must come first: its lifespan puts the connected client on
 ``app.state.nats`` before this plugin's lifespan builds the :class:`Hub` from it (stored
 on ``app.state.ws_hub``) and it closes the client after the hub released its subscriptions.
 Both handlers authenticate the handshake themselves (``?token=`` or ``Authorization:
-Bearer``) and are marked ``exclude_from_auth`` for any auth middleware.
+Bearer``) and are marked ``exclude_from_auth`` for any auth middleware.  ``GET
+/stream/stats`` (an ordinary HTTP route, behind the app's auth) reports the counters.
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from litestar import Litestar
+import msgspec
+from litestar import Litestar, get
 from litestar.config.app import AppConfig
 from litestar.connection import WebSocket
 from litestar.handlers import WebsocketRouteHandler
 from litestar.plugins import InitPlugin
 
+from gateway.auth_middleware import SECURITY
 from gateway.settings import GatewaySettings
 from gateway.streams.hub import Hub
 from gateway.streams.session import Session, authenticate
@@ -32,8 +35,26 @@ from gateway.streams.vnpy import VnpySession
 VNPY_PATH = "/ws"
 """vnpy_webtrader's WebSocket; Litestar matches ``/ws`` and ``/ws/`` alike."""
 STREAM_PATH = "/stream"
+STATS_PATH = "/stream/stats"
 HUB_STATE_KEY = "ws_hub"
 NATS_STATE_KEY = "nats"
+
+
+class StreamStats(msgspec.Struct, frozen=True, kw_only=True):
+    """Counters of the WebSockets (``GET /stream/stats``)."""
+
+    sessions: int
+    """Open WebSocket sessions (both endpoints)."""
+    patterns: int
+    """NATS subscriptions held by the hub (one per distinct pattern)."""
+    sinks: int
+    """Client subscriptions attached to them."""
+    messages: int
+    """NATS messages fanned out since start."""
+    dropped: int
+    """Messages nats-py dropped because the hub fell behind (slow consumer)."""
+    refcount: int | None = None
+    """Client subscriptions attached to ``?pattern=`` (when asked)."""
 
 
 class StreamPlugin(InitPlugin):
@@ -47,6 +68,7 @@ class StreamPlugin(InitPlugin):
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self._hub: Hub | None = None
+        self._sessions = 0
 
     @property
     def hub(self) -> Hub:
@@ -66,6 +88,14 @@ class StreamPlugin(InitPlugin):
             [
                 WebsocketRouteHandler(VNPY_PATH, opt=opt, name="ws-vnpy")(self._vnpy),
                 WebsocketRouteHandler(STREAM_PATH, opt=opt, name="ws-stream")(self._stream),
+                get(
+                    STATS_PATH,
+                    name="stream-stats",
+                    tags=["streams"],
+                    summary="WebSocket and fan-out counters",
+                    security=SECURITY,
+                    sync_to_thread=False,
+                )(self._stats),
             ]
         )
         app_config.lifespan.append(self._lifespan)
@@ -99,4 +129,17 @@ class StreamPlugin(InitPlugin):
         principal = await authenticate(socket, self.settings)
         if principal is None:
             return
-        await session_type(socket, self.hub, self.settings, principal).serve()
+        self._sessions += 1
+        try:
+            await session_type(socket, self.hub, self.settings, principal).serve()
+        finally:
+            self._sessions -= 1
+
+    def _stats(self, pattern: str | None = None) -> StreamStats:
+        """Open sessions and hub counters; ``pattern`` adds its reference count."""
+        hub = self.hub
+        return StreamStats(
+            sessions=self._sessions,
+            **msgspec.structs.asdict(hub.stats()),
+            refcount=hub.refcount(pattern) if pattern is not None else None,
+        )

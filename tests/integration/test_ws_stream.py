@@ -249,14 +249,24 @@ async def test_heartbeats_arrive_at_the_configured_interval(fast_gateway: Gatewa
     assert all("time" in b for b in beats)
 
 
-async def test_silent_client_is_closed_as_idle(fast_gateway: Gateway) -> None:
+async def test_silent_client_is_closed_as_idle_and_released(
+    fast_gateway: Gateway, engine_id: str
+) -> None:
     token = await login(fast_gateway)
-    async with open_ws(ws_url(fast_gateway, "/stream", token)) as ws:
+    async with (
+        httpx.AsyncClient(
+            base_url=fast_gateway.url, headers={"Authorization": f"Bearer {token}"}
+        ) as rest,
+        open_ws(ws_url(fast_gateway, "/stream", token)) as ws,
+    ):
+        ack = await subscribe(ws, "1", engine=engine_id, topic="order.>")
+        assert await refcount(rest, ack["subject"]) == 1
         with pytest.raises(ConnectionClosed) as closed:
             await recv_until(ws, lambda f: False)
-    assert closed.value.rcvd is not None
-    assert closed.value.rcvd.code == 4408
-    assert "idle" in closed.value.rcvd.reason
+        assert closed.value.rcvd is not None
+        assert closed.value.rcvd.code == 4408
+        assert "idle" in closed.value.rcvd.reason
+        await until_refcount(rest, ack["subject"], 0)
 
 
 async def test_client_that_pings_is_not_idle(fast_gateway: Gateway) -> None:
@@ -283,3 +293,42 @@ async def test_all_engines_subscription_sees_an_engine_started_later(
         )
     event = next(e for e in events_of(frame) if engine_id in e["subject"])
     assert event["data"]["engine_id"] == engine_id
+
+
+async def refcount(rest: httpx.AsyncClient, pattern: str) -> int:
+    """Client subscriptions the gateway's hub holds on ``pattern``."""
+    r = await rest.get("/stream/stats", params={"pattern": pattern})
+    assert r.status_code == 200, r.text
+    return int(r.json()["refcount"])
+
+
+async def until_refcount(rest: httpx.AsyncClient, pattern: str, expected: int) -> None:
+    """Poll the stats until ``pattern`` has ``expected`` subscriptions (fails after 15 s)."""
+    async with asyncio.timeout(15):
+        while await refcount(rest, pattern) != expected:
+            await asyncio.sleep(0.05)
+
+
+async def test_clients_share_one_subscription_released_however_they_leave(
+    gateway: Gateway, token: str, client: httpx.AsyncClient, engine_id: str
+) -> None:
+    pattern = f"wt.{engine_id}.evt.order.>"
+    url = ws_url(gateway, "/stream", token)
+    async with open_ws(url) as leaves, open_ws(url) as drops, open_ws(url) as stays:
+        for ws in (leaves, drops, stays):
+            assert (await subscribe(ws, "1", engine=engine_id, topic="order.>"))[
+                "subject"
+            ] == pattern
+        assert await refcount(client, pattern) == 3
+        await send_op(stays, op="unsubscribe", id="2", sub="s1")
+        assert (await reply_to(stays, "2"))["type"] == "ack"
+        assert await refcount(client, pattern) == 2
+        await leaves.close()
+        await until_refcount(client, pattern, 1)
+        drops.transport.abort()  # no close handshake: the TCP connection just ends
+        await until_refcount(client, pattern, 0)  # and the NATS subscription is gone
+        await send_op(stays, op="ping", id="3")
+        assert (await reply_to(stays, "3"))["type"] == "pong"
+    stats = (await client.get("/stream/stats")).json()
+    assert stats["refcount"] is None
+    assert stats["dropped"] == 0
