@@ -11,6 +11,7 @@ callback costs O(sinks of that pattern) and never awaits a client.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ PENDING_MSGS_LIMIT = 1_000_000
 """Messages nats-py may hold per pattern before it drops them (slow consumer)."""
 PENDING_BYTES_LIMIT = 512 * 1024 * 1024
 """Bytes nats-py may hold per pattern before it drops them (slow consumer)."""
-FLUSH_TIMEOUT = 5
+CONFIRM_TIMEOUT = 5
 """Seconds to wait for NATS to confirm a new subscription."""
 
 
@@ -72,7 +73,7 @@ class _Pattern:
         """nats-py callback: hand the raw bytes to every sink, synchronously."""
         self.handled += 1
         subject: str = msg.subject
-        data: bytes = msg.data
+        data: bytes = msg.data or b"null"  # an empty body is still valid JSON downstream
         tick = self.tick if self.tick is not None else is_tick_subject(subject)
         for sink in self.sinks:
             try:
@@ -123,8 +124,8 @@ class Hub:
                 entry.sub = await self._subscribe(entry)
                 self._patterns[pattern] = entry
                 try:
-                    await self.nc.flush(FLUSH_TIMEOUT)
-                except nats.errors.Error as exc:  # reconnecting: nats-py replays the SUB later
+                    await self._confirm()
+                except (nats.errors.Error, TimeoutError) as exc:  # reconnecting: SUB replayed later
                     log.warning("subscribed %s, not yet confirmed by NATS: %r", pattern, exc)
                 except BaseException:  # cancelled: leave nothing behind
                     await self._unsubscribe(entry)
@@ -146,6 +147,28 @@ class Hub:
         except asyncio.CancelledError:
             task.add_done_callback(self._unsubscribe_orphan)
             raise
+
+    async def _confirm(self) -> None:
+        """Return once the server processed everything this client sent before.
+
+        A message to a private inbox travels behind the queued SUB, so its return proves the
+        SUB arrived.  (``nc.flush()`` proves nothing here: nats-py writes its PING ahead of
+        commands still queued for its flusher.)
+        """
+        inbox = self.nc.new_inbox()
+        echoed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        async def on_echo(msg: Any) -> None:
+            if not echoed.done():
+                echoed.set_result(None)
+
+        sub = await self.nc.subscribe(inbox, cb=on_echo)
+        try:
+            await self.nc.publish(inbox, b"")
+            await asyncio.wait_for(echoed, CONFIRM_TIMEOUT)
+        finally:
+            with contextlib.suppress(nats.errors.Error):
+                await sub.unsubscribe()
 
     def _unsubscribe_orphan(self, task: asyncio.Future[Any]) -> None:
         if not task.cancelled() and task.exception() is None:

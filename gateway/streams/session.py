@@ -165,6 +165,15 @@ class Session(ABC, Generic[T]):
         finally:
             await self._release()
         if close is not None:
+            level = logging.WARNING if close.code == CLOSE_TRY_AGAIN else logging.INFO
+            log.log(
+                level,
+                "closing %s of %r: %d %s",
+                self.socket.scope["path"],
+                self.principal.username,
+                close.code,
+                close.reason,
+            )
             await self._close(close)
 
     async def _run(self) -> CloseSessionError | None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import json
+import secrets
+import time
 from collections.abc import Callable, Iterator
 
 import httpx
 import jwt
 import pytest
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from gateway.auth import AUDIENCE, ISSUER
@@ -39,14 +42,30 @@ UNSIGNED = jwt.encode(_CLAIMS, None, algorithm="none")
 
 
 @pytest.fixture(scope="module")
-def fast_gateway(nats_server: NatsServer, sim_bridge: Bridge) -> Iterator[Gateway]:
-    """A second gateway with a 0.5 s heartbeat and a 2 s idle timeout."""
-    gw = Gateway(
-        nats_server.url, "sim", "--demo", "--ws-heartbeat", "0.5", "--ws-idle-timeout", "2"
-    )
+def fast_key() -> str:
+    """The signing key of ``fast_gateway`` (random per run), so tests can mint tokens."""
+    return secrets.token_urlsafe(32)
+
+
+@pytest.fixture(scope="module")
+def fast_gateway(nats_server: NatsServer, sim_bridge: Bridge, fast_key: str) -> Iterator[Gateway]:
+    """A second gateway with a 0.5 s heartbeat and a 2 s idle timeout (login vnpy/vnpy)."""
+    env = {
+        "WEBTRADER_JWT_SECRET": fast_key,
+        "WEBTRADER_USERNAME": "vnpy",
+        "WEBTRADER_PASSWORD": "vnpy",
+    }
+    gw = Gateway(nats_server.url, "sim", "--ws-heartbeat", "0.5", "--ws-idle-timeout", "2", env=env)
     gw.start_gateway()
     yield gw
     gw.stop()
+
+
+def mint(key: str, expires_in: float) -> str:
+    """A token signed with ``key`` that expires ``expires_in`` seconds from now."""
+    now = int(time.time())
+    claims = {"sub": "vnpy", "iss": ISSUER, "aud": AUDIENCE, "iat": now - 60}
+    return jwt.encode({**claims, "exp": int(now + expires_in)}, key, algorithm="HS256")
 
 
 async def test_welcome_is_the_first_frame(gateway: Gateway, token: str) -> None:
@@ -332,3 +351,26 @@ async def test_clients_share_one_subscription_released_however_they_leave(
     stats = (await client.get("/stream/stats")).json()
     assert stats["refcount"] is None
     assert stats["dropped"] == 0
+
+
+async def test_expired_token_is_refused(fast_gateway: Gateway, fast_key: str) -> None:
+    with pytest.raises(InvalidStatus) as refused:
+        async with open_ws(ws_url(fast_gateway, "/stream", mint(fast_key, -5))):
+            pass
+    assert refused.value.response.status_code == 401
+    assert json.loads(refused.value.response.body)["detail"] == "access token expired"
+    async with open_ws(ws_url(fast_gateway, "/stream", mint(fast_key, 600))) as ws:
+        assert (await recv_json(ws))["type"] == "welcome"
+
+
+async def test_session_ends_when_its_token_expires(fast_gateway: Gateway, fast_key: str) -> None:
+    async def stay_active(ws: ClientConnection) -> None:
+        while True:  # answer heartbeats with pings: never idle
+            if (await recv_json(ws))["type"] == "heartbeat":
+                await send_op(ws, op="ping")
+
+    async with open_ws(ws_url(fast_gateway, "/stream", mint(fast_key, 2))) as ws:
+        with pytest.raises(ConnectionClosed) as closed:
+            await stay_active(ws)
+    assert closed.value.rcvd is not None
+    assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1008, "access token expired")
