@@ -15,6 +15,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Coroutine
 from typing import Any, Generic, TypeVar
+from urllib.parse import parse_qsl, urlencode
 
 from litestar.connection import WebSocket
 from litestar.exceptions import WebSocketDisconnect
@@ -44,6 +45,7 @@ CLOSE_INTERNAL = 1011
 CLOSE_TIMEOUT = 15.0
 """Seconds a close frame may wait behind unread data before the session gives up."""
 HTTP_EXTENSION = "websocket.http.response"
+REDACTED = "redacted"
 
 
 class CloseSessionError(Exception):
@@ -56,8 +58,18 @@ class CloseSessionError(Exception):
 
 
 def handshake_token(socket: WebSocket[Any, Any, Any]) -> str:
-    """The access token of a handshake: ``?token=`` or ``Authorization: Bearer``."""
-    return socket.query_params.get("token") or bearer_token(socket.headers.get("authorization"))
+    """The access token of a handshake: ``?token=`` or ``Authorization: Bearer``.
+
+    A query token is then redacted from the scope, so the server's connection log lines
+    (which print the path with its query string) never show it.
+    """
+    token: str | None = socket.query_params.get("token")
+    if token is None:
+        return bearer_token(socket.headers.get("authorization"))
+    query = parse_qsl(socket.scope["query_string"].decode("latin-1"), keep_blank_values=True)
+    redacted = [(k, REDACTED if k == "token" else v) for k, v in query]
+    socket.scope["query_string"] = urlencode(redacted).encode("latin-1")
+    return token
 
 
 async def authenticate(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -97,3 +98,17 @@ async def test_bad_token_is_refused_and_the_gateway_stays_healthy(
     async with open_ws(ws_url(gateway, "/ws/", token)) as ws:
         assert (await client.post("/tick/IF2512.CFFEX")).status_code == 200
         assert is_one_event(await recv_json(ws))
+
+
+async def test_query_token_never_reaches_the_gateway_log(gateway: Gateway, token: str) -> None:
+    start = len(gateway.lines)
+    async with open_ws(ws_url(gateway, "/ws/", token)):
+        pass
+    with pytest.raises(InvalidStatus):
+        async with open_ws(ws_url(gateway, "/ws/", "not-a-jwt")):
+            pass
+    await asyncio.to_thread(gateway.wait_for, r"WebSocket /ws/?\?token=redacted\" 401", 10, start)
+    logged = "\n".join(gateway.lines[start:])
+    assert "[accepted]" in logged
+    assert token not in logged
+    assert "not-a-jwt" not in logged
