@@ -235,11 +235,12 @@ class Session(ABC, Generic[T]):
         """Send one text frame.
 
         ASGI carries text frames as ``str``: the frame (built from bytes) is decoded once,
-        without parsing — for ASCII that is a copy.
+        without parsing — for ASCII that is a copy.  Invalid UTF-8 (only a rogue publisher
+        could send it) is replaced rather than ending the session.
         """
         event: WebSocketSendEvent = {
             "type": "websocket.send",
             "bytes": None,
-            "text": frame.decode(),
+            "text": frame.decode(errors="replace"),
         }
         await self.socket.send(event)

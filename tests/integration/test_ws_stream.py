@@ -7,14 +7,17 @@ import json
 import secrets
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import jwt
 import pytest
+from nats.aio.client import Client as NatsClient
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from gateway.auth import AUDIENCE, ISSUER
+from schemas.subjects import EventKind, event_subject
 from tests.support.processes import Bridge, Gateway, NatsServer
 from tests.support.ws import (
     events_of,
@@ -374,3 +377,21 @@ async def test_session_ends_when_its_token_expires(fast_gateway: Gateway, fast_k
             await stay_active(ws)
     assert closed.value.rcvd is not None
     assert (closed.value.rcvd.code, closed.value.rcvd.reason) == (1008, "access token expired")
+
+
+async def test_empty_or_invalid_payloads_from_nats_do_not_break_the_session(
+    gateway: Gateway, token: str, nc: NatsClient, engine_id: str
+) -> None:
+    """The gateway never parses payloads; a rogue publisher still cannot end a session."""
+    subject = event_subject(engine_id, EventKind.LOG)
+    async with open_ws(ws_url(gateway, "/stream", token)) as ws:
+        await subscribe(ws, "1", engine=engine_id, kind="log")
+        await nc.publish(subject, b"")
+        await nc.publish(subject, b'"caf\xe9"')  # not UTF-8
+        await nc.flush()
+        data: list[Any] = []
+        while len(data) < 2:
+            data += [e["data"] for e in events_of(await recv_json(ws))]
+        assert data == [None, "caf\ufffd"]
+        await send_op(ws, op="ping", id="still")
+        assert (await reply_to(ws, "still"))["type"] == "pong"
