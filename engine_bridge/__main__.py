@@ -28,7 +28,11 @@ async def run_bridge(settings: BridgeSettings) -> int:
         connecting.cancel()
         logger.info("stopped before NATS was reached")
         return 0
-    nc = connecting.result()
+    try:
+        nc = connecting.result()
+    except Exception as exc:  # noqa: BLE001 - any failure to connect ends the process
+        logger.error("cannot connect to NATS at %s: %s", settings.nats_url, exc)
+        return 1
     bridge = Bridge(nc, create_engine(settings), settings.engine_id)
     try:
         await bridge.start()

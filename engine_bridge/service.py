@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 import nats
 from nats import micro
 from nats.aio.client import Client as NatsClient
+from nats.errors import Error as NatsError
+from nats.errors import MaxPayloadError
 from nats.micro.request import Request
 from nats.micro.service import Service
 
@@ -90,8 +92,9 @@ class Bridge:
         if not self.nc.is_closed:
             try:
                 await self.nc.drain()
-            except Exception:
-                logger.exception("draining the NATS connection failed")
+            except NatsError as exc:  # e.g. reconnecting right now: close without draining
+                logger.warning("could not drain the NATS connection (%s); closing it", exc)
+                await self.nc.close()
         await self.engine.stop()
 
     # ---------------------------------------------------------------------- heartbeat
@@ -149,6 +152,14 @@ class Bridge:
             await request.respond(body, headers=headers)
         except ValueError:
             logger.debug("request on %s had no reply subject; not answered", request.subject)
+        except MaxPayloadError:
+            logger.error("reply on %s exceeds max_payload (%d bytes)", request.subject, len(body))
+            detail = "reply too large for NATS max_payload; narrow the query (limit, vt_symbol)"
+            await Bridge._respond(
+                request,
+                encode(ErrorBody(detail=detail)),
+                {ERROR_CODE_HEADER: "500", ERROR_HEADER: detail},
+            )
         except Exception:
             logger.exception("replying on %s failed", request.subject)
 

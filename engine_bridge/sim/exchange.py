@@ -23,7 +23,7 @@ from engine_bridge.sim.contracts import SimSpec
 from engine_bridge.sim.market import Market
 from engine_bridge.sim.matching import UNSUPPORTED_TYPES, Fill, opposite_side, plan, take, total
 from engine_bridge.sim.portfolio import Holding, Portfolio
-from schemas.enums import Direction, Exchange, Offset, OrderType, Status
+from schemas.enums import Direction, Exchange, OrderType, Status
 from schemas.errors import ConflictError, NotFoundError
 from schemas.objects import ContractData, LogData, OrderData, TickData, TradeData
 from schemas.requests import OrderRequest
@@ -31,12 +31,18 @@ from schemas.subjects import EventKind
 
 Event = tuple[EventKind, EngineEvent]
 _EPS = 1e-9
-_CLOSING = frozenset({Offset.CLOSE, Offset.CLOSETODAY, Offset.CLOSEYESTERDAY})
 
 
 def utc_now() -> datetime:
     """The current time with a UTC offset."""
     return datetime.now(UTC)
+
+
+def _rng(seed: int | None, vt_symbol: str) -> random.Random:
+    """The generator of one contract's market: seeded by ``seed`` and the contract, or random."""
+    if seed is None:
+        return random.Random()  # noqa: S311 - a market simulation, not cryptography
+    return random.Random(f"{seed}/{vt_symbol}")  # noqa: S311
 
 
 @dataclass
@@ -73,10 +79,7 @@ class SimExchange:
         self.gateway_name = gateway_name
         self.clock = clock
         self.specs = {s.contract.vt_symbol: s for s in specs}
-        self.markets = {
-            vt: Market(spec, random.Random(f"{seed}/{vt}") if seed is not None else random.Random())  # noqa: S311 - a simulation, not cryptography
-            for vt, spec in self.specs.items()
-        }
+        self.markets = {vt: Market(spec, _rng(seed, vt)) for vt, spec in self.specs.items()}
         self.portfolio = Portfolio(gateway_name)
         self.orders: dict[str, OrderState] = {}
         self.active: dict[str, OrderState] = {}
@@ -148,7 +151,7 @@ class SimExchange:
             datetime=self.clock(),
             reference=req.reference,
         )
-        closing, holding = self._position_of(spec, req)
+        closing, holding = self.portfolio.holding_for(spec, req.direction, req.offset)
         state = OrderState(order, spec, market, holding, closing)
         self.orders[order.vt_orderid] = state
         if req.type in UNSUPPORTED_TYPES:
@@ -199,30 +202,13 @@ class SimExchange:
 
     # -------------------------------------------------------------------------- internals
 
-    def _position_of(self, spec: SimSpec, req: OrderRequest) -> tuple[bool, Holding]:
-        """Whether ``req`` closes, and the holding it opens or closes.
-
-        Stocks hold one NET position: LONG buys, SHORT sells what is held.  Futures open
-        with OPEN (or NONE) and close the opposite direction with any CLOSE* offset.
-        """
-        c = spec.contract
-        if spec.is_stock:
-            closing, direction = req.direction is Direction.SHORT, Direction.NET
-        elif req.offset in _CLOSING:
-            closing = True
-            direction = Direction.LONG if req.direction is Direction.SHORT else Direction.SHORT
-        else:
-            closing, direction = False, req.direction
-        holding = self.portfolio.holding(
-            (c.vt_symbol, direction), symbol=c.symbol, exchange=c.exchange, size=c.size
-        )
-        return closing, holding
-
     @staticmethod
     def _worst_price(market: Market) -> float:
         """Price at which a market order's funds are frozen: the highest it could pay."""
         c = market.spec.contract
-        return c.limit_up or market.price(max(lv.ticks for lv in market.asks))
+        return c.limit_up or market.price(
+            max((lv.ticks for lv in market.asks), default=market.last)
+        )
 
     def _reject(self, state: OrderState, reason: str) -> tuple[OrderData, list[Event]]:
         state.order = replace(state.order, status=Status.REJECTED, reason=reason)

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from schemas.enums import Direction, Exchange
+from engine_bridge.sim.contracts import SimSpec
+from schemas.enums import Direction, Exchange, Offset
 from schemas.objects import AccountData, PositionData
 
 INITIAL_BALANCE = 10_000_000.0
 ACCOUNT_ID = "SIM"
 
 _EPS = 1e-9
+_CLOSING = frozenset({Offset.CLOSE, Offset.CLOSETODAY, Offset.CLOSEYESTERDAY})
 
 PositionKey = tuple[str, Direction]
 """``(vt_symbol, direction)``: direction is LONG/SHORT (futures) or NET (stocks)."""
@@ -120,6 +122,26 @@ class Portfolio:
         if h is None:
             h = self.holdings[key] = Holding(symbol, exchange, key[1], size)
         return h
+
+    def holding_for(
+        self, spec: SimSpec, direction: Direction, offset: Offset
+    ) -> tuple[bool, Holding]:
+        """Whether an order closes, and the holding it opens or closes.
+
+        Stocks hold one NET position: LONG buys, SHORT sells what is held (offset ignored).
+        Futures open in the order's direction with OPEN (or NONE) and close the opposite
+        direction with CLOSE, CLOSETODAY or CLOSEYESTERDAY (no today/yesterday split).
+        """
+        c = spec.contract
+        if spec.is_stock:
+            closing, held = direction is Direction.SHORT, Direction.NET
+        elif offset in _CLOSING:
+            closing = True
+            held = Direction.LONG if direction is Direction.SHORT else Direction.SHORT
+        else:
+            closing, held = False, direction
+        key = (c.vt_symbol, held)
+        return closing, self.holding(key, symbol=c.symbol, exchange=c.exchange, size=c.size)
 
     @staticmethod
     def freeze_close(h: Holding, volume: float) -> str | None:
