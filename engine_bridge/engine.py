@@ -176,7 +176,3 @@ class Engine(ABC):
             )
         validate_order(req, contract)
         return contract
-
-    async def exchanges(self) -> list[str]:
-        """Names of the exchanges of the engine's contracts, sorted."""
-        return sorted({c.exchange.value for c in await self.contracts()})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 
 from nats.aio.client import Client as NatsClient
@@ -10,9 +11,9 @@ from nats.errors import ConnectionClosedError, ConnectionDrainingError, Outbound
 
 from engine_bridge.engine import EngineEvent
 from schemas.codec import encode
-from schemas.objects import AccountData
+from schemas.enums import Exchange
+from schemas.objects import AccountData, LogData
 from schemas.subjects import (
-    SYMBOL_KINDS,
     EventKind,
     account_subject,
     event_subject,
@@ -26,11 +27,17 @@ _RECONNECT_POLL = 0.05
 
 def subject_of(engine_id: str, kind: EventKind, obj: EngineEvent) -> str:
     """The subject ``obj`` (an event of ``kind``) is published on."""
-    if kind in SYMBOL_KINDS:
-        return event_subject(engine_id, kind, symbol_tokens(obj.symbol, obj.exchange))  # type: ignore[union-attr]
     if isinstance(obj, AccountData):
         return account_subject(engine_id, obj.accountid)
-    return event_subject(engine_id, kind)
+    if isinstance(obj, LogData):
+        return event_subject(engine_id, kind)
+    return _symbol_subject(engine_id, kind, obj.symbol, obj.exchange)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _symbol_subject(engine_id: str, kind: EventKind, symbol: str, exchange: Exchange) -> str:
+    """Subjects of symbol kinds, cached: escaping runs once per contract and kind."""
+    return event_subject(engine_id, kind, symbol_tokens(symbol, exchange))
 
 
 class EventPublisher:
