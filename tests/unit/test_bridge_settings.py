@@ -7,7 +7,7 @@ import pytest
 from engine_bridge.settings import BridgeSettings, SettingsError, build_parser, load_settings
 
 
-def test_defaults() -> None:
+def test_defaults_are_the_documented_ones() -> None:
     s = load_settings([], env={})
     assert s == BridgeSettings()
     assert (s.engine, s.engine_id, s.nats_url, s.tick_rate, s.seed) == (
@@ -19,7 +19,7 @@ def test_defaults() -> None:
     )
 
 
-def test_options_and_max_tick_rate() -> None:
+def test_command_line_options_and_tick_rate_max_meaning_unthrottled() -> None:
     s = load_settings(
         [
             "--engine-id",
