@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from engine_bridge.engines import create_engine
 from engine_bridge.service import Bridge, connect
 from engine_bridge.settings import BridgeSettings, SettingsError, load_settings
+from schemas.config import redact_url
 
 logger = logging.getLogger("engine_bridge")
 
@@ -36,7 +37,9 @@ async def run_bridge(settings: BridgeSettings) -> int:
     bridge = Bridge(nc, create_engine(settings), settings.engine_id)
     try:
         await bridge.start()
-        sys.stdout.write(f"bridge ready engine_id={settings.engine_id} nats={settings.nats_url}\n")
+        sys.stdout.write(
+            f"bridge ready engine_id={settings.engine_id} nats={redact_url(settings.nats_url)}\n"
+        )
         sys.stdout.flush()
         logger.info("serving engine %s (%s)", settings.engine_id, settings.engine)
         await stop_wait

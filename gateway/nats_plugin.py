@@ -22,6 +22,7 @@ from litestar.plugins import InitPlugin
 from nats.aio.client import Client
 
 from gateway.settings import GatewaySettings
+from schemas.config import redact_url
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -135,7 +136,7 @@ async def connect(settings: GatewaySettings) -> Client:
 
 def _where(client: Client) -> str:
     url = client.connected_url
-    return url.netloc if url is not None else "?"
+    return redact_url(url.geturl()) if url is not None else "?"
 
 
 async def close(client: Client) -> None:

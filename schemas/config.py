@@ -10,6 +10,7 @@ import argparse
 import os
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 SECRET_WORDS = ("secret", "password")
 """Options whose name holds one of these are secrets unless told otherwise."""
@@ -60,3 +61,14 @@ def add_option(
     parser.add_argument(
         option, type=type, default=value, help=f"{help} [{var}; default: {shown_default}]"
     )
+
+
+def redact_url(url: str) -> str:
+    """``url`` (or a comma-separated list) with any ``user:password@`` shown as ``***@``."""
+    parts = []
+    for item in url.split(","):
+        split = urlsplit(item.strip())
+        if "@" in split.netloc:
+            split = split._replace(netloc="***@" + split.netloc.rpartition("@")[2])
+        parts.append(urlunsplit(split))
+    return ",".join(parts)

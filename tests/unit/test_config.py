@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas.config import add_option, env_name
+from schemas.config import add_option, env_name, redact_url
 
 
 def parser_with(env: dict[str, str]) -> argparse.ArgumentParser:
@@ -122,3 +122,11 @@ def test_unparsable_secret_variable_is_reported_without_its_value(
     err = capsys.readouterr().err
     assert "WEBTRADER_PIN_PASSWORD=(hidden)" in err
     assert "x9" not in err
+
+
+def test_redact_url_hides_credentials_in_every_server() -> None:
+    assert (
+        redact_url("nats://bob:s3cret@h1:4222,nats://h2:4222")
+        == "nats://***@h1:4222,nats://h2:4222"
+    )
+    assert redact_url("nats://tok@h1:4222") == "nats://***@h1:4222"
