@@ -41,17 +41,16 @@ from schemas.errors import UnprocessableError
 from schemas.objects import (
     AccountData,
     ContractData,
-    LogData,
     OrderData,
     PositionData,
     TickData,
     TradeData,
 )
 from schemas.requests import OrderRequest, SubscribeRequest
-from schemas.subjects import EventKind
+from schemas.subjects import Event, EventKind
 from schemas.validation import validate_order
 
-EngineEvent = TickData | OrderData | TradeData | PositionData | AccountData | ContractData | LogData
+EngineEvent = Event
 """Anything an engine emits to its listener."""
 
 

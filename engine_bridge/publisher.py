@@ -12,13 +12,8 @@ from nats.errors import ConnectionClosedError, ConnectionDrainingError, Outbound
 from engine_bridge.engine import EngineEvent
 from schemas.codec import encode
 from schemas.enums import Exchange
-from schemas.objects import AccountData, LogData
-from schemas.subjects import (
-    EventKind,
-    account_subject,
-    event_subject,
-    symbol_tokens,
-)
+from schemas.objects import TickData
+from schemas.subjects import EventKind, subject_for, tick_subject
 
 logger = logging.getLogger(__name__)
 
@@ -26,18 +21,18 @@ _RECONNECT_POLL = 0.05
 
 
 def subject_of(engine_id: str, kind: EventKind, obj: EngineEvent) -> str:
-    """The subject ``obj`` (an event of ``kind``) is published on."""
-    if isinstance(obj, AccountData):
-        return account_subject(engine_id, obj.accountid)
-    if isinstance(obj, LogData):
-        return event_subject(engine_id, kind)
-    return _symbol_subject(engine_id, kind, obj.symbol, obj.exchange)
+    """The subject ``obj`` (an event of ``kind``) is published on.
+
+    Ticks (the hot path) cache the subject per contract; other kinds build it each time.
+    """
+    if isinstance(obj, TickData):
+        return _tick_subject(engine_id, obj.symbol, obj.exchange)
+    return subject_for(engine_id, kind, obj)
 
 
 @functools.lru_cache(maxsize=16_384)
-def _symbol_subject(engine_id: str, kind: EventKind, symbol: str, exchange: Exchange) -> str:
-    """Subjects of symbol kinds, cached: escaping runs once per contract and kind."""
-    return event_subject(engine_id, kind, symbol_tokens(symbol, exchange))
+def _tick_subject(engine_id: str, symbol: str, exchange: Exchange) -> str:
+    return tick_subject(engine_id, symbol, exchange)
 
 
 class EventPublisher:

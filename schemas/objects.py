@@ -105,6 +105,8 @@ class OrderData(Base, frozen=True, kw_only=True):
     reference: str = ""
     reason: str = ""
     """Why the engine rejected or cancelled the order (empty otherwise)."""
+    client_order_id: str = ""
+    """The client's idempotency id from the OrderRequest (empty if none was given)."""
     vt_symbol: str = ""
     vt_orderid: str = ""
 

@@ -7,9 +7,14 @@ Contract-dependent checks live in :mod:`schemas.validation`.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import msgspec
 
 from schemas.enums import Direction, Exchange, Offset, OrderType
+
+ClientOrderId = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[\x21-\x7e]*$")]
+"""Up to 64 printable ASCII characters, no spaces."""
 
 
 class SubscribeRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -35,6 +40,9 @@ class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
     price: float = 0.0
     offset: Offset = Offset.NONE
     reference: str = ""
+    client_order_id: ClientOrderId = ""
+    """The client's own id for this order: the same id on the same engine is the same order
+    (a retry returns the original order and creates nothing).  Empty: no idempotency."""
 
     @property
     def vt_symbol(self) -> str:

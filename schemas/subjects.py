@@ -3,9 +3,9 @@
 Grammar (``ROOT`` is ``wt``)::
 
     wt.{engine}.evt.tick.{EXCHANGE}.{symbol}       market data
-    wt.{engine}.evt.order.{EXCHANGE}.{symbol}      order updates
-    wt.{engine}.evt.trade.{EXCHANGE}.{symbol}      fills
-    wt.{engine}.evt.position.{EXCHANGE}.{symbol}   position updates
+    wt.{engine}.evt.order.{EXCHANGE}.{symbol}.{orderid}       order updates
+    wt.{engine}.evt.trade.{EXCHANGE}.{symbol}                 fills
+    wt.{engine}.evt.position.{EXCHANGE}.{symbol}.{DIRECTION}  position updates
     wt.{engine}.evt.contract.{EXCHANGE}.{symbol}   contract definitions
     wt.{engine}.evt.account.{accountid}            account updates
     wt.{engine}.evt.log                            engine log lines
@@ -13,6 +13,8 @@ Grammar (``ROOT`` is ``wt``)::
     wt.{engine}.req.{op}                           request-reply (a nats.micro endpoint)
 
 The engine id is one token, so ``wt.{engine}.>`` is one engine's whole permission prefix.
+Orders and positions carry their identity as the last token, so "the last message of each
+subject" is the current state of each order and position (what JetStream snapshots use).
 Symbols and ids are escaped with :func:`escape_token` (reversible percent-encoding of
 ``%``, ``.``, ``*``, ``>`` and whitespace/control characters); nothing is spliced raw.
 """
@@ -23,7 +25,16 @@ import re
 from enum import StrEnum
 from typing import NamedTuple
 
-from schemas.enums import Exchange
+from schemas.enums import Direction, Exchange
+from schemas.objects import (
+    AccountData,
+    ContractData,
+    LogData,
+    OrderData,
+    PositionData,
+    TickData,
+    TradeData,
+)
 
 ROOT = "wt"
 EVT = "evt"
@@ -66,7 +77,10 @@ _VNPY_TOPICS = {
 SYMBOL_KINDS = frozenset(
     {EventKind.TICK, EventKind.ORDER, EventKind.TRADE, EventKind.POSITION, EventKind.CONTRACT}
 )
-"""Kinds whose subject ends in ``{EXCHANGE}.{symbol}``."""
+"""Kinds whose subject continues with ``{EXCHANGE}.{symbol}``."""
+
+IDENTIFIED_KINDS = frozenset({EventKind.ORDER, EventKind.POSITION})
+"""Symbol kinds with one more token after the symbol: the orderid, the position direction."""
 
 
 class Op(StrEnum):
@@ -153,6 +167,33 @@ def account_subject(engine_id: str, accountid: str) -> str:
     return event_subject(engine_id, EventKind.ACCOUNT, escape_token(accountid))
 
 
+def symbol_pattern(engine_id: str, kind: EventKind, symbol: str, exchange: Exchange) -> str:
+    """Pattern of every event of ``kind`` about one contract (all its orders, both positions).
+
+    ``engine_id`` may be ``*`` for every engine.
+    """
+    topic = f"{kind.value}.{symbol_tokens(symbol, exchange)}"
+    return events_pattern(engine_id, f"{topic}.*" if kind in IDENTIFIED_KINDS else topic)
+
+
+Event = TickData | OrderData | TradeData | PositionData | AccountData | ContractData | LogData
+"""Any object an engine publishes as an event."""
+
+
+def subject_for(engine_id: str, kind: EventKind, obj: Event) -> str:
+    """The subject an event object is published on (see the grammar above)."""
+    if isinstance(obj, AccountData):
+        return account_subject(engine_id, obj.accountid)
+    if isinstance(obj, LogData):
+        return event_subject(engine_id, kind)
+    key = symbol_tokens(obj.symbol, obj.exchange)
+    if isinstance(obj, OrderData):
+        key = f"{key}.{escape_token(obj.orderid)}"
+    elif isinstance(obj, PositionData):
+        key = f"{key}.{obj.direction.value}"
+    return event_subject(engine_id, kind, key)
+
+
 class EventSubject(NamedTuple):
     """A parsed event subject."""
 
@@ -161,6 +202,8 @@ class EventSubject(NamedTuple):
     exchange: Exchange | None = None
     key: str | None = None
     """The unescaped symbol (symbol kinds) or account id (accounts)."""
+    ident: str | None = None
+    """The unescaped orderid (orders) or the direction name (positions)."""
 
 
 def parse_event_subject(subject: str) -> EventSubject:
@@ -174,7 +217,12 @@ def parse_event_subject(subject: str) -> EventSubject:
         raise ValueError(f"not an event subject: {subject!r}")
     engine_id, kind = check_engine_id(tokens[1]), EventKind(tokens[3])
     rest = tokens[4:]
-    if kind in SYMBOL_KINDS and len(rest) == 2:  # noqa: PLR2004
+    if kind in IDENTIFIED_KINDS and len(rest) == 3:  # noqa: PLR2004
+        ident = unescape_token(rest[2])
+        if kind is EventKind.POSITION:
+            ident = Direction(ident).value
+        return EventSubject(engine_id, kind, Exchange(rest[0]), unescape_token(rest[1]), ident)
+    if kind in SYMBOL_KINDS - IDENTIFIED_KINDS and len(rest) == 2:  # noqa: PLR2004
         return EventSubject(engine_id, kind, Exchange(rest[0]), unescape_token(rest[1]))
     if kind is EventKind.ACCOUNT and len(rest) == 1:
         return EventSubject(engine_id, kind, None, unescape_token(rest[0]))

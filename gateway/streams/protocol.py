@@ -16,7 +16,13 @@ from schemas.codec import encode
 from schemas.errors import error_from_validation
 from schemas.objects import split_vt_symbol
 from schemas.requests import SubscribeRequest
-from schemas.subjects import SYMBOL_KINDS, EventKind, check_engine_id, events_pattern, symbol_tokens
+from schemas.subjects import (
+    SYMBOL_KINDS,
+    EventKind,
+    check_engine_id,
+    events_pattern,
+    symbol_pattern,
+)
 
 PROTOCOL_VERSION = 1
 ALL_ENGINES = "*"
@@ -149,7 +155,7 @@ def resolve_subscription(
         symbol, exchange = split_vt_symbol(op.vt_symbol)
     except ValueError as exc:
         raise ProtocolError(rid, str(exc), "vt_symbol") from None
-    pattern = events_pattern(engine, f"{kind.value}.{symbol_tokens(symbol, exchange)}")
+    pattern = symbol_pattern(engine, kind, symbol, exchange)
     if kind is not EventKind.TICK:
         return engine, pattern, None
     if engine == ALL_ENGINES:

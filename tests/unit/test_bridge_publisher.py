@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from engine_bridge.publisher import subject_of
 from schemas.enums import Direction, Exchange
-from schemas.objects import AccountData, LogData, OrderData, TickData
+from schemas.objects import AccountData, LogData, OrderData, PositionData, TickData
 from schemas.subjects import EventKind, parse_event_subject
 
 NOW = datetime(2025, 1, 2, tzinfo=UTC)
@@ -23,8 +23,18 @@ def test_symbol_events_go_to_the_escaped_symbol_subject() -> None:
         direction=Direction.LONG,
     )
     subject = subject_of("desk-1", EventKind.ORDER, order)
-    assert subject == "wt.desk-1.evt.order.SHFE.rb2601"
-    assert parse_event_subject(subject).key == "rb2601"
+    assert subject == "wt.desk-1.evt.order.SHFE.rb2601.1"
+    parsed = parse_event_subject(subject)
+    assert (parsed.key, parsed.ident) == ("rb2601", "1")
+
+
+def test_positions_carry_their_direction_as_last_token() -> None:
+    pos = PositionData(
+        gateway_name="SIM", symbol="BRK.B", exchange=Exchange.SMART, direction=Direction.SHORT
+    )
+    subject = subject_of("sim", EventKind.POSITION, pos)
+    assert subject == "wt.sim.evt.position.SMART.BRK%2EB.SHORT"
+    assert parse_event_subject(subject).ident == "SHORT"
 
 
 def test_accounts_go_to_their_escaped_id_and_logs_to_the_engine_log() -> None:

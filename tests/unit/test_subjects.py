@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from schemas import Exchange
+from schemas import Direction, Exchange, OrderData
 from schemas.subjects import (
     EventKind,
     Op,
@@ -14,6 +14,8 @@ from schemas.subjects import (
     events_pattern,
     parse_event_subject,
     request_subject,
+    subject_for,
+    symbol_pattern,
     symbol_tokens,
     tick_subject,
     unescape_token,
@@ -111,3 +113,29 @@ def test_parse_refuses_non_event_subjects(subject: str) -> None:
 
 def test_symbol_tokens_escape_only_the_symbol() -> None:
     assert symbol_tokens("a.b", Exchange.SSE) == "SSE.a%2Eb"
+
+
+def test_order_ids_with_dots_stay_one_token() -> None:
+    order = OrderData(
+        gateway_name="G", symbol="x", exchange=Exchange.SSE, orderid="a.b", direction=Direction.LONG
+    )
+    subject = subject_for("e", EventKind.ORDER, order)
+    assert subject == "wt.e.evt.order.SSE.x.a%2Eb"
+    assert parse_event_subject(subject).ident == "a.b"
+
+
+@pytest.mark.parametrize(
+    ("kind", "pattern"),
+    [
+        (EventKind.TICK, "wt.sim.evt.tick.SMART.BRK%2EB"),
+        (EventKind.TRADE, "wt.sim.evt.trade.SMART.BRK%2EB"),
+        (EventKind.ORDER, "wt.sim.evt.order.SMART.BRK%2EB.*"),
+        (EventKind.POSITION, "wt.sim.evt.position.SMART.BRK%2EB.*"),
+    ],
+)
+def test_symbol_pattern_covers_every_order_and_position(kind: EventKind, pattern: str) -> None:
+    assert symbol_pattern("sim", kind, "BRK.B", Exchange.SMART) == pattern
+
+
+def test_symbol_pattern_across_engines() -> None:
+    assert symbol_pattern("*", EventKind.ORDER, "x", Exchange.SSE) == "wt.*.evt.order.SSE.x.*"
