@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from schemas import Direction, Exchange, OrderData
+from schemas import Direction, Exchange, OrderData, streams
+from schemas.streams import client_order_key
 from schemas.subjects import (
     EventKind,
     Op,
@@ -139,3 +142,20 @@ def test_symbol_pattern_covers_every_order_and_position(kind: EventKind, pattern
 
 def test_symbol_pattern_across_engines() -> None:
     assert symbol_pattern("*", EventKind.ORDER, "x", Exchange.SSE) == "wt.*.evt.order.SSE.x.*"
+
+
+def test_stream_layout_per_engine() -> None:
+    assert streams.events_stream("sim") == "WT_sim_EVENTS"
+    assert streams.events_stream_subjects("sim") == [
+        "wt.sim.evt.order.>",
+        "wt.sim.evt.trade.>",
+        "wt.sim.evt.position.>",
+        "wt.sim.evt.account.>",
+    ]
+    assert streams.ticks_stream_subjects("e-1") == ["wt.e-1.evt.tick.>"]
+    assert streams.client_orders_bucket("sim") == "wt_sim_client_orders"
+
+
+@pytest.mark.parametrize("cid", ["a", "order 1/2.*>", "x" * 64, "中"])
+def test_client_order_key_is_kv_safe(cid: str) -> None:
+    assert re.fullmatch(r"[-_A-Za-z0-9]+", client_order_key(cid))
