@@ -1,0 +1,273 @@
+"""Helpers of the fault tests: REST and /stream clients, polling, the events stream as
+JetStream holds it, process memory."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from nats.aio.client import Client as NatsClient
+from nats.js.errors import NotFoundError
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from schemas.streams import events_stream
+from tests.support.processes import Gateway
+from tests.support.ws import login, open_ws, ws_url
+
+T = TypeVar("T")
+
+WAIT = 20.0
+"""Seconds a test polls for a state it expects (a guard against hanging, not a measurement)."""
+
+DURABLE_TOPICS = ("order.>", "trade.>", "position.>", "account.>")
+"""/stream topics of every durable kind (each one a JetStream-backed subscription)."""
+
+RESTING = {
+    "symbol": "rb2601",
+    "exchange": "SHFE",
+    "direction": "LONG",
+    "type": "LIMIT",
+    "offset": "OPEN",
+    "volume": 1,
+    "price": 3255,
+}
+"""A buy at ``limit_down``: always rests (docs/sim-engine.md)."""
+
+FILLING = {**RESTING, "price": 3745}
+"""A buy at ``limit_up``: always fills at once, opening a LONG position."""
+
+
+@asynccontextmanager
+async def rest_client(gateway: Gateway, timeout: float = 20.0) -> AsyncIterator[httpx.AsyncClient]:
+    """An authenticated HTTP client of ``gateway`` (demo login)."""
+    token = await login(gateway)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with httpx.AsyncClient(base_url=gateway.url, headers=headers, timeout=timeout) as c:
+        yield c
+
+
+async def poll(
+    probe: Callable[[], Awaitable[T]],
+    until: Callable[[T], bool],
+    what: str,
+    timeout: float = WAIT,
+    interval: float = 0.05,
+) -> T:
+    """Call ``probe`` until ``until(result)``; return that result (AssertionError on timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        last = await probe()
+        if until(last):
+            return last
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}; last: {last!r}")
+        await asyncio.sleep(interval)
+
+
+async def status_of(http: httpx.AsyncClient, path: str) -> int:
+    """The HTTP status of ``GET path`` (a transport error counts as 0)."""
+    try:
+        return (await http.get(path)).status_code
+    except httpx.TransportError:
+        return 0
+
+
+def body(r: httpx.Response) -> Any:
+    """The JSON body of a response."""
+    return r.json()
+
+
+def rss_kib(pid: int) -> int:
+    """Resident set size of a process, KiB, from ``/proc/PID/status``."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise LookupError(f"no VmRSS for {pid}")
+
+
+# --- the events stream as JetStream holds it ---------------------------------------------
+
+
+async def stream_events(nc: NatsClient, engine_id: str) -> dict[int, tuple[str, bytes]]:
+    """Every message of ``WT_{engine}_EVENTS``: ``{seq: (subject, payload)}``."""
+    js = nc.jetstream()
+    name = events_stream(engine_id)
+    info = await js.stream_info(name)
+    out: dict[int, tuple[str, bytes]] = {}
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        try:
+            msg = await js.get_msg(name, seq)
+        except NotFoundError:
+            continue  # deleted / purged
+        out[seq] = (str(msg.subject), bytes(msg.data or b""))
+    return out
+
+
+async def stream_msg_ids(nc: NatsClient, engine_id: str) -> list[str]:
+    """The ``Nats-Msg-Id`` of every message of the engine's events stream, in order."""
+    js = nc.jetstream()
+    name = events_stream(engine_id)
+    info = await js.stream_info(name)
+    ids: list[str] = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        with contextlib.suppress(NotFoundError):
+            msg = await js.get_msg(name, seq)
+            ids.append(str((msg.headers or {}).get("Nats-Msg-Id", "")))
+    return ids
+
+
+# --- /stream client --------------------------------------------------------------------
+
+
+class StreamClient:
+    """A ``/stream`` connection read in the background: every frame is kept in order.
+
+    Answers heartbeats with a ping (so idle timeouts never end it) and records how it closed.
+    """
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        self.frames: list[dict[str, Any]] = []
+        self.close_code: int | None = None
+        self.close_reason = ""
+        self._new = asyncio.Event()
+        self._reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        try:
+            async for raw in self.ws:
+                frame = json.loads(raw)
+                self.frames.append(frame)
+                self._new.set()
+                if frame.get("type") == "heartbeat":
+                    with contextlib.suppress(ConnectionClosed):
+                        await self.ws.send(json.dumps({"op": "ping"}))
+        except ConnectionClosed:
+            pass
+        finally:
+            if self.ws.close_code is not None:
+                self.close_code = self.ws.close_code
+                self.close_reason = self.ws.close_reason or ""
+            else:
+                self.close_code = -1
+            self._new.set()
+
+    @property
+    def closed(self) -> bool:
+        """True once the connection ended (see :attr:`close_code`)."""
+        return self._reader.done()
+
+    async def wait_for(
+        self, predicate: Callable[[dict[str, Any]], bool], what: str, timeout: float = WAIT
+    ) -> dict[str, Any]:
+        """The first frame (already seen or to come) satisfying ``predicate``."""
+        deadline = time.monotonic() + timeout
+        checked = 0
+        while True:
+            for frame in self.frames[checked:]:
+                if predicate(frame):
+                    return frame
+            checked = len(self.frames)
+            if self.closed:
+                raise AssertionError(f"stream closed ({self.close_code}) before {what}")
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise AssertionError(f"timed out waiting for {what}; frames: {self.frames[-5:]}")
+            self._new.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new.wait(), min(left, 1.0))
+
+    async def request(self, rid: str, **op: Any) -> dict[str, Any]:
+        """Send an op with id ``rid``; return its ack/error/pong."""
+        await self.ws.send(json.dumps({"id": rid, **op}))
+        return await self.wait_for(
+            lambda f: f.get("id") == rid and f.get("type") in ("ack", "error", "pong"),
+            f"reply to {rid}",
+        )
+
+    async def subscribe(self, rid: str, **fields: Any) -> dict[str, Any]:
+        """Subscribe; fail the test on an error reply."""
+        reply = await self.request(rid, op="subscribe", **fields)
+        assert reply["type"] == "ack", reply
+        return reply
+
+    async def subscribe_durable(self, engine_id: str, **extra: Any) -> list[str]:
+        """Subscribe to every durable kind of ``engine_id``; return the ``sub`` ids."""
+        subs = []
+        for n, topic in enumerate(DURABLE_TOPICS):
+            ack = await self.subscribe(f"d{n}", engine=engine_id, topic=topic, **extra)
+            subs.append(str(ack["sub"]))
+        return subs
+
+    def events(self) -> list[dict[str, Any]]:
+        """Every event received so far, in order."""
+        return [e for f in self.frames if f.get("type") == "events" for e in f["events"]]
+
+    def seq_events(self) -> dict[int, list[dict[str, Any]]]:
+        """Events that carry a stream ``seq``, grouped by it (a dup shows as 2+ entries)."""
+        out: dict[int, list[dict[str, Any]]] = {}
+        for e in self.events():
+            if "seq" in e:
+                out.setdefault(int(e["seq"]), []).append(e)
+        return out
+
+    def last_seq(self) -> int:
+        """The highest stream ``seq`` received so far (0 for none)."""
+        return max(self.seq_events(), default=0)
+
+    def typed(self, kind: str) -> list[dict[str, Any]]:
+        """Frames of ``type`` ``kind`` (``engine``, ``nats``, ...)."""
+        return [f for f in self.frames if f.get("type") == kind]
+
+    async def close(self) -> None:
+        """Close the connection and stop reading."""
+        with contextlib.suppress(ConnectionClosed, OSError):
+            await asyncio.wait_for(self.ws.close(), 10)
+        self._reader.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._reader
+
+
+@asynccontextmanager
+async def stream_client(gateway: Gateway, **kwargs: Any) -> AsyncIterator[StreamClient]:
+    """A logged-in ``/stream`` connection whose welcome frame has arrived."""
+    token = await login(gateway)
+    async with open_ws(ws_url(gateway, "/stream", token), **kwargs) as ws:
+        client = StreamClient(ws)
+        try:
+            await client.wait_for(lambda f: f.get("type") == "welcome", "welcome")
+            yield client
+        finally:
+            await client.close()
+
+
+def assert_no_gap_no_dup(
+    got: dict[int, list[dict[str, Any]]], stream: dict[int, tuple[str, bytes]], after: int = 0
+) -> None:
+    """The client saw every stream message after ``after`` exactly once, as stored."""
+    expected = {seq for seq in stream if seq > after}
+    seen = {seq for seq in got if seq > after}
+    missing = sorted(expected - seen)
+    extra = sorted(seen - expected)
+    assert not missing, f"events missing (gap): seqs {missing[:20]}"
+    assert not extra, f"seqs not in the stream: {extra[:20]}"
+    dups = {seq: len(es) for seq, es in got.items() if seq > after and len(es) > 1}
+    assert not dups, f"events delivered twice: {dups}"
+    for seq in sorted(expected):
+        subject, payload = stream[seq]
+        (event,) = got[seq]
+        assert event["subject"] == subject, (seq, event["subject"], subject)
+        assert event["data"] == json.loads(payload), seq
+
+
+def order_ids(orders: Iterable[dict[str, Any]]) -> list[str]:
+    """``vt_orderid`` of each order."""
+    return [str(o["vt_orderid"]) for o in orders]
