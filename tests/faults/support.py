@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import httpx
 from nats.aio.client import Client as NatsClient
+from nats.js.api import StreamInfo
 from nats.js.errors import NotFoundError
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
@@ -96,11 +97,20 @@ def rss_kib(pid: int) -> int:
 # --- the events stream as JetStream holds it ---------------------------------------------
 
 
+async def stream_info(nc: NatsClient, engine_id: str) -> StreamInfo:
+    """The engine's events stream info (AssertionError when the bridge made none)."""
+    name = events_stream(engine_id)
+    try:
+        return await nc.jetstream().stream_info(name)
+    except NotFoundError:
+        raise AssertionError(f"no JetStream stream {name}: events are not durable") from None
+
+
 async def stream_events(nc: NatsClient, engine_id: str) -> dict[int, tuple[str, bytes]]:
     """Every message of ``WT_{engine}_EVENTS``: ``{seq: (subject, payload)}``."""
     js = nc.jetstream()
     name = events_stream(engine_id)
-    info = await js.stream_info(name)
+    info = await stream_info(nc, engine_id)
     out: dict[int, tuple[str, bytes]] = {}
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
         try:
@@ -115,7 +125,7 @@ async def stream_msg_ids(nc: NatsClient, engine_id: str) -> list[str]:
     """The ``Nats-Msg-Id`` of every message of the engine's events stream, in order."""
     js = nc.jetstream()
     name = events_stream(engine_id)
-    info = await js.stream_info(name)
+    info = await stream_info(nc, engine_id)
     ids: list[str] = []
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
         with contextlib.suppress(NotFoundError):
@@ -223,6 +233,10 @@ class StreamClient:
         """The highest stream ``seq`` received so far (0 for none)."""
         return max(self.seq_events(), default=0)
 
+    async def wait_seq(self, seq: int, what: str, timeout: float = WAIT) -> None:
+        """Until an event with stream ``seq`` >= ``seq`` has arrived."""
+        await self.wait_for(lambda _: self.last_seq() >= seq, what, timeout)
+
     def typed(self, kind: str) -> list[dict[str, Any]]:
         """Frames of ``type`` ``kind`` (``engine``, ``nats``, ...)."""
         return [f for f in self.frames if f.get("type") == kind]
@@ -253,13 +267,14 @@ def assert_no_gap_no_dup(
     got: dict[int, list[dict[str, Any]]], stream: dict[int, tuple[str, bytes]], after: int = 0
 ) -> None:
     """The client saw every stream message after ``after`` exactly once, as stored."""
+    top = max(stream, default=0)  # the stream may have grown since it was read
     expected = {seq for seq in stream if seq > after}
-    seen = {seq for seq in got if seq > after}
+    seen = {seq for seq in got if after < seq <= top}
     missing = sorted(expected - seen)
     extra = sorted(seen - expected)
     assert not missing, f"events missing (gap): seqs {missing[:20]}"
     assert not extra, f"seqs not in the stream: {extra[:20]}"
-    dups = {seq: len(es) for seq, es in got.items() if seq > after and len(es) > 1}
+    dups = {seq: len(es) for seq, es in got.items() if after < seq <= top and len(es) > 1}
     assert not dups, f"events delivered twice: {dups}"
     for seq in sorted(expected):
         subject, payload = stream[seq]
