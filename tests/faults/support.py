@@ -264,9 +264,17 @@ async def stream_client(gateway: Gateway, **kwargs: Any) -> AsyncIterator[Stream
 
 
 def assert_no_gap_no_dup(
-    got: dict[int, list[dict[str, Any]]], stream: dict[int, tuple[str, bytes]], after: int = 0
+    got: dict[int, list[dict[str, Any]]],
+    stream: dict[int, tuple[str, bytes]],
+    after: int = 0,
+    kind: str | None = None,
 ) -> None:
-    """The client saw every stream message after ``after`` exactly once, as stored."""
+    """The client saw every stream message after ``after`` exactly once, as stored.
+
+    ``kind`` (``order``...) limits the check to the messages of that kind.
+    """
+    if kind is not None:
+        stream = {seq: m for seq, m in stream.items() if f".evt.{kind}." in m[0]}
     top = max(stream, default=0)  # the stream may have grown since it was read
     expected = {seq for seq in stream if seq > after}
     seen = {seq for seq in got if after < seq <= top}
