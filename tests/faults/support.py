@@ -195,6 +195,10 @@ class StreamClient:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new.wait(), min(left, 1.0))
 
+    async def wait_closed(self, timeout: float = WAIT) -> None:
+        """Until the connection has ended (see :attr:`close_code`)."""
+        await asyncio.wait_for(asyncio.shield(self._reader), timeout)
+
     async def request(self, rid: str, **op: Any) -> dict[str, Any]:
         """Send an op with id ``rid``; return its ack/error/pong."""
         await self.ws.send(json.dumps({"id": rid, **op}))
