@@ -298,3 +298,78 @@ def assert_no_gap_no_dup(
 def order_ids(orders: Iterable[dict[str, Any]]) -> list[str]:
     """``vt_orderid`` of each order."""
     return [str(o["vt_orderid"]) for o in orders]
+
+
+# --- orders flowing through a gateway -----------------------------------------------------
+
+
+class OrderFlow:
+    """Places resting orders one after another through a gateway, each with its own
+    ``client_order_id``, retrying each (same id) until the engine answers.
+
+    ``acked`` maps every id answered to its ``vt_orderid``; ``answers`` holds
+    ``(monotonic time, id)`` of each answer and ``refusals`` ``(time, status)`` of each
+    failed attempt (0 = transport error), for measurements.
+    """
+
+    def __init__(self, http: httpx.AsyncClient, engine_id: str, prefix: str = "flow") -> None:
+        self.http = http
+        self.path = f"/engines/{engine_id}/order"
+        self.prefix = prefix
+        self.acked: dict[str, str] = {}
+        self.answers: list[tuple[float, str]] = []
+        self.refusals: list[tuple[float, int]] = []
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._progress = asyncio.Event()
+
+    async def __aenter__(self) -> OrderFlow:
+        self._task = asyncio.ensure_future(self._run())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def stop(self) -> None:
+        """Finish the order in progress (until answered) and stop."""
+        self._stop.set()
+        if self._task is not None:
+            await asyncio.wait_for(self._task, 2 * WAIT)
+
+    async def _run(self) -> None:
+        n = 0
+        while not self._stop.is_set():
+            cid = f"{self.prefix}-{n}"
+            n += 1
+            self.acked[cid] = await self._place(cid)
+            self.answers.append((time.monotonic(), cid))
+            self._progress.set()
+
+    async def _place(self, cid: str) -> str:
+        deadline = time.monotonic() + 2 * WAIT
+        while True:
+            try:
+                r = await self.http.post(self.path, json={**RESTING, "client_order_id": cid})
+            except httpx.TransportError:
+                status, text = 0, "transport error"
+            else:
+                if r.status_code in (200, 201):
+                    return str(r.json()["vt_orderid"])
+                status, text = r.status_code, r.text
+            assert status in (0, 502, 503, 504), text
+            self.refusals.append((time.monotonic(), status))
+            assert time.monotonic() < deadline, f"order {cid} never answered"
+            await asyncio.sleep(0.05)
+
+    async def wait_acked(self, count: int, timeout: float = WAIT) -> None:
+        """Until ``count`` orders in all have been answered."""
+        deadline = time.monotonic() + timeout
+        while len(self.acked) < count:
+            assert self._task is not None
+            if self._task.done():
+                self._task.result()  # raise what stopped it
+            left = deadline - time.monotonic()
+            assert left > 0, f"orders stopped flowing at {len(self.acked)}"
+            self._progress.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), min(left, 1.0))

@@ -1,0 +1,112 @@
+"""Fault 3: a 3-node NATS cluster (``deploy/cluster``), the engine's stream and KV bucket
+at 3 replicas (``--js-replicas 3``); a node is killed (SIGKILL) while orders flow.
+
+Killed, separately: the node the bridge is connected to, and the events stream's leader.
+Orders keep flowing after the failover; every order the engine acknowledged is still
+there — in the engine and in the stream — and none is duplicated: each
+``client_order_id`` is one order, each ``Nats-Msg-Id`` one stream message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import nats
+from nats.aio.client import Client as NatsClient
+
+from schemas.streams import events_stream
+from tests.faults.conftest import BridgeFactory, GatewayFactory
+from tests.faults.support import (
+    OrderFlow,
+    poll,
+    rest_client,
+    stream_events,
+    stream_msg_ids,
+)
+from tests.support.cluster import Cluster, ClusterNode
+
+BEFORE = 10
+"""Orders acknowledged before the kill."""
+AFTER = 10
+"""Orders acknowledged after it (proof the flow resumed)."""
+
+PickVictim = Callable[[Cluster, NatsClient, str], Awaitable[ClusterNode]]
+
+
+async def bridge_node(cluster: Cluster, nc: NatsClient, engine_id: str) -> ClusterNode:
+    """The node the engine's bridge is connected to."""
+    return await asyncio.to_thread(cluster.connected_node, f"engine-bridge {engine_id}")
+
+
+async def stream_leader(cluster: Cluster, nc: NatsClient, engine_id: str) -> ClusterNode:
+    """The node leading the engine's events stream."""
+    info = await nc.jetstream().stream_info(events_stream(engine_id))
+    assert info.cluster is not None
+    assert info.cluster.leader, info.cluster
+    return cluster.node(info.cluster.leader)
+
+
+async def run_failover(
+    cluster: Cluster,
+    bridges: BridgeFactory,
+    gateways: GatewayFactory,
+    engine_id: str,
+    pick_victim: PickVictim,
+) -> None:
+    """Orders flow, the victim node is killed, orders flow again; then check everything."""
+    bridges(cluster.url, engine_id, "--js-replicas", "3")
+    gw = gateways(cluster.url, engine_id, "--request-timeout", "2")
+    nc = await nats.connect(servers=cluster.urls, name="fault-check", max_reconnect_attempts=-1)
+    try:
+        info = await nc.jetstream().stream_info(events_stream(engine_id))
+        assert info.config.num_replicas == 3
+        async with rest_client(gw) as http:
+            async with OrderFlow(http, engine_id) as flow:
+                await flow.wait_acked(BEFORE)
+                victim = await pick_victim(cluster, nc, engine_id)
+                await asyncio.to_thread(victim.kill)
+                await flow.wait_acked(len(flow.acked) + AFTER)
+            r = await poll(
+                lambda: http.get(f"/engines/{engine_id}/order"),
+                lambda r: r.status_code == 200,
+                "the order list",
+            )
+        await check_nothing_lost_nothing_duplicated(nc, engine_id, flow, r.json())
+    finally:
+        await nc.close()
+
+
+async def check_nothing_lost_nothing_duplicated(
+    nc: NatsClient, engine_id: str, flow: OrderFlow, orders: list[dict[str, Any]]
+) -> None:
+    """Every acknowledged order is in the engine and the stream, each exactly once."""
+    cids = Counter(str(o["client_order_id"]) for o in orders)
+    assert cids == Counter(flow.acked), "the engine's orders are not exactly the acked ones"
+    assert {o["client_order_id"]: o["vt_orderid"] for o in orders} == flow.acked
+    stored = await stream_events(nc, engine_id)
+    in_stream = {
+        json.loads(data)["vt_orderid"]
+        for subject, data in stored.values()
+        if ".evt.order." in subject
+    }
+    lost = set(flow.acked.values()) - in_stream
+    assert not lost, f"acknowledged orders missing from the stream: {sorted(lost)[:10]}"
+    ids = Counter(await stream_msg_ids(nc, engine_id))
+    assert "" not in ids, "a stream message without Nats-Msg-Id"
+    assert max(ids.values()) == 1, ids.most_common(3)
+
+
+async def test_killing_the_bridges_node_while_orders_flow_loses_and_duplicates_nothing(
+    cluster: Cluster, bridges: BridgeFactory, gateways: GatewayFactory, eid: str
+) -> None:
+    await run_failover(cluster, bridges, gateways, eid, bridge_node)
+
+
+async def test_killing_the_stream_leader_while_orders_flow_loses_and_duplicates_nothing(
+    cluster: Cluster, bridges: BridgeFactory, gateways: GatewayFactory, eid: str
+) -> None:
+    await run_failover(cluster, bridges, gateways, eid, stream_leader)
