@@ -49,6 +49,11 @@ class EngineClient:
         self._engines = engines
         self._timeout = timeout
 
+    @property
+    def timeout(self) -> float:
+        """Seconds a request waits for the engine's reply."""
+        return self._timeout
+
     async def request(self, engine_id: str, op: Op, payload: bytes = b"") -> Reply:
         """Send ``payload`` to ``engine_id``'s ``op`` endpoint and return its reply.
 

@@ -75,6 +75,34 @@ class EngineTimeoutError(GatewayError):
     status_code = 504
 
 
+class OutcomeUnknown(msgspec.Struct, frozen=True, kw_only=True):
+    """Body of a submit that timed out: the order may or may not exist."""
+
+    detail: str
+    client_order_id: str | None
+    """The id to retry with (``null``: the request had none — list orders before retrying)."""
+
+
+class SubmitTimeoutError(EngineTimeoutError):
+    """A submit got no reply in time; the body names the ``client_order_id`` to retry with."""
+
+    def __init__(self, engine_id: str, timeout: float, client_order_id: str) -> None:
+        advice = (
+            "retry with the same client_order_id"
+            if client_order_id
+            else "list the orders before retrying (send a client_order_id to make retries safe)"
+        )
+        super().__init__(
+            f"engine {engine_id!r} did not answer within {timeout:g} s: the order's outcome is "
+            f"unknown; {advice}"
+        )
+        self.client_order_id = client_order_id or None
+
+    def content(self) -> bytes:
+        """``{"detail": ..., "client_order_id": ...}``."""
+        return encode(OutcomeUnknown(detail=self.detail, client_order_id=self.client_order_id))
+
+
 class BadEngineReplyError(GatewayError):
     """The engine answered something the gateway cannot forward (a broken bridge)."""
 
@@ -176,6 +204,18 @@ def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
         )
         for s in statuses
     }
+
+
+def submit_error_responses() -> dict[int, ResponseSpec]:
+    """Error statuses of ``POST .../order``: the engine's, 422, and a 504 naming the retry id."""
+    responses = error_responses(400, 401, 404, 422, 503)
+    responses[504] = ResponseSpec(
+        data_container=OutcomeUnknown,
+        description="The engine did not answer in time: the order's outcome is unknown; "
+        "retry with the same `client_order_id` (named in the body)",
+        generate_examples=False,
+    )
+    return responses
 
 
 ENGINE_ERRORS = (400, 401, 404, 503, 504)

@@ -6,16 +6,18 @@ non-zero and its supervisor restarts it); it never hangs.  Once connected, a los
 retried forever in the background while REST answers 503.  Shutdown drains the connection
 (pending replies and subscriptions finish) before the process exits.
 
-The connected client is published as ``app.state.nats`` and as the ``nats`` dependency.
+The connected client is published as ``app.state.nats`` and as the ``nats`` dependency;
+:class:`ConnectionEvents` (``app.state.nats_events``) tells listeners when the connection is
+lost and when it is back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from litestar.di import Provide
 from litestar.plugins import InitPlugin
@@ -39,8 +41,37 @@ DRAIN_TIMEOUT = 5
 """Seconds shutdown waits for in-flight messages before closing anyway."""
 
 
+ConnectionState = Literal["disconnected", "reconnected"]
+ConnectionListener = Callable[[ConnectionState], None]
+"""Told ``"disconnected"`` / ``"reconnected"``; must not block or raise."""
+
+
 class NatsUnavailableError(RuntimeError):
     """No NATS server could be reached at start within the configured time."""
+
+
+class ConnectionEvents:
+    """Listeners of the connection's state changes (not of our own shutdown)."""
+
+    def __init__(self) -> None:
+        self._listeners: list[ConnectionListener] = []
+
+    def add_listener(self, listener: ConnectionListener) -> None:
+        """Call ``listener(state)`` on every disconnect and reconnect."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: ConnectionListener) -> None:
+        """Stop calling ``listener``."""
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    def notify(self, state: ConnectionState) -> None:
+        """Tell every listener."""
+        for listener in list(self._listeners):
+            try:
+                listener(state)
+            except Exception:
+                log.exception("NATS connection listener failed")
 
 
 class NatsPlugin(InitPlugin):
@@ -49,6 +80,7 @@ class NatsPlugin(InitPlugin):
     def __init__(self, settings: GatewaySettings) -> None:
         self._settings = settings
         self._client: Client | None = None
+        self.events = ConnectionEvents()
 
     @property
     def client(self) -> Client:
@@ -71,9 +103,10 @@ class NatsPlugin(InitPlugin):
     @asynccontextmanager
     async def lifespan(self, app: Litestar) -> AsyncIterator[None]:
         """Connect, publish ``app.state.nats``, and drain on exit."""
-        client = await connect(self._settings)
+        client = await connect(self._settings, self.events)
         self._client = client
         app.state.nats = client
+        app.state.nats_events = self.events
         try:
             yield
         finally:
@@ -86,8 +119,8 @@ def servers_of(nats_url: str) -> list[str]:
     return [url.strip() for url in nats_url.split(",") if url.strip()]
 
 
-async def connect(settings: GatewaySettings) -> Client:
-    """Connect to NATS, reconnecting forever once connected.
+async def connect(settings: GatewaySettings, events: ConnectionEvents | None = None) -> Client:
+    """Connect to NATS, reconnecting forever once connected; ``events`` hears the changes.
 
     Raises:
         NatsUnavailableError: no server reachable within ``settings.nats_connect_timeout``.
@@ -101,9 +134,13 @@ async def connect(settings: GatewaySettings) -> Client:
         if client.is_closed or client.is_draining:
             return  # our own shutdown
         log.warning("NATS disconnected; reconnecting (requests answer 503 meanwhile)")
+        if events is not None:
+            events.notify("disconnected")
 
     async def on_reconnected() -> None:
         log.info("NATS reconnected to %s", _where(client))
+        if events is not None:
+            events.notify("reconnected")
 
     servers = servers_of(settings.nats_url)
     try:

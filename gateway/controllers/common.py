@@ -10,14 +10,17 @@ from collections.abc import Generator
 from typing import Annotated, Any, TypeVar
 
 from litestar import MediaType, Response
+from litestar.datastructures import ResponseHeader
 from litestar.dto import AbstractDTO, DTOFieldDefinition
 from litestar.openapi.spec import Reference, Schema
 from litestar.params import Parameter
 from litestar.typing import FieldDefinition
 
+from gateway.engine_client import Reply
 from gateway.engines import EngineDirectory
 from schemas.codec import convert, decode, encode
 from schemas.requests import Query
+from schemas.streams import STREAM_SEQ_HEADER
 
 T = TypeVar("T")
 
@@ -55,6 +58,27 @@ def query_payload(
 def passthrough(content: bytes, status_code: int = 200) -> Response[Any]:
     """A JSON response whose body is ``content`` exactly as the engine encoded it."""
     return Response(content, status_code=status_code, media_type=MediaType.JSON)
+
+
+def forward(reply: Reply, status_code: int = 200) -> Response[Any]:
+    """The engine's reply as the response: its bytes, and its ``Wt-Stream-Seq`` if any."""
+    response: Response[Any] = passthrough(reply.data, status_code)
+    seq = reply.headers.get(STREAM_SEQ_HEADER)
+    if seq is not None:
+        response.headers[STREAM_SEQ_HEADER] = seq
+    return response
+
+
+STREAM_SEQ = [
+    ResponseHeader(
+        name=STREAM_SEQ_HEADER,
+        description="The engine's events-stream sequence this answer includes: resume "
+        "`/stream` from it (`resume_from`) to get every later change, without a gap",
+        documentation_only=True,
+        required=False,
+    )
+]
+"""OpenAPI: the ``Wt-Stream-Seq`` header of state queries."""
 
 
 class CodecDTO(AbstractDTO[T]):

@@ -5,7 +5,14 @@ from __future__ import annotations
 import msgspec
 from litestar import Controller, Response, get, post
 
-from gateway.controllers.common import Limit, VtSymbolFilter, passthrough, query_payload
+from gateway.controllers.common import (
+    STREAM_SEQ,
+    Limit,
+    VtSymbolFilter,
+    forward,
+    passthrough,
+    query_payload,
+)
 from gateway.engine_client import EngineClient
 from gateway.errors import ENGINE_ERRORS, error_responses
 from schemas.codec import encode
@@ -46,7 +53,11 @@ class TickController(Controller):
     path = "/tick"
     tags = ("market",)
 
-    @get(responses=error_responses(*ENGINE_ERRORS), summary="Latest ticks")
+    @get(
+        responses=error_responses(*ENGINE_ERRORS),
+        response_headers=STREAM_SEQ,
+        summary="Latest ticks",
+    )
     async def list_ticks(
         self,
         engine: str,
@@ -56,7 +67,7 @@ class TickController(Controller):
     ) -> Response[list[TickData]]:
         """The latest tick of each subscribed contract."""
         payload = query_payload(vt_symbol=vt_symbol, limit=limit)
-        return passthrough((await engine_client.request(engine, Op.TICKS, payload)).data)
+        return forward(await engine_client.request(engine, Op.TICKS, payload))
 
     @post(
         "/{vt_symbol:str}",

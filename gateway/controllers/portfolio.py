@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from litestar import Controller, Response, get
 
-from gateway.controllers.common import Limit, VtSymbolFilter, passthrough, query_payload
+from gateway.controllers.common import (
+    STREAM_SEQ,
+    Limit,
+    VtSymbolFilter,
+    forward,
+    query_payload,
+)
 from gateway.engine_client import EngineClient
 from gateway.errors import ENGINE_ERRORS, error_responses
 from schemas.objects import AccountData, PositionData, TradeData
@@ -17,13 +23,17 @@ class AccountController(Controller):
     path = "/account"
     tags = ("portfolio",)
 
-    @get(responses=error_responses(*ENGINE_ERRORS), summary="List accounts")
+    @get(
+        responses=error_responses(*ENGINE_ERRORS),
+        response_headers=STREAM_SEQ,
+        summary="List accounts",
+    )
     async def list_accounts(
         self, engine: str, engine_client: EngineClient, limit: Limit = None
     ) -> Response[list[AccountData]]:
         """Every account of the engine."""
         payload = query_payload(limit=limit)
-        return passthrough((await engine_client.request(engine, Op.ACCOUNTS, payload)).data)
+        return forward(await engine_client.request(engine, Op.ACCOUNTS, payload))
 
 
 class PositionController(Controller):
@@ -32,7 +42,11 @@ class PositionController(Controller):
     path = "/position"
     tags = ("portfolio",)
 
-    @get(responses=error_responses(*ENGINE_ERRORS), summary="List positions")
+    @get(
+        responses=error_responses(*ENGINE_ERRORS),
+        response_headers=STREAM_SEQ,
+        summary="List positions",
+    )
     async def list_positions(
         self,
         engine: str,
@@ -42,7 +56,7 @@ class PositionController(Controller):
     ) -> Response[list[PositionData]]:
         """Every position of the engine."""
         payload = query_payload(vt_symbol=vt_symbol, limit=limit)
-        return passthrough((await engine_client.request(engine, Op.POSITIONS, payload)).data)
+        return forward(await engine_client.request(engine, Op.POSITIONS, payload))
 
 
 class TradeController(Controller):
@@ -51,7 +65,11 @@ class TradeController(Controller):
     path = "/trade"
     tags = ("portfolio",)
 
-    @get(responses=error_responses(*ENGINE_ERRORS), summary="List trades")
+    @get(
+        responses=error_responses(*ENGINE_ERRORS),
+        response_headers=STREAM_SEQ,
+        summary="List trades",
+    )
     async def list_trades(
         self,
         engine: str,
@@ -61,4 +79,4 @@ class TradeController(Controller):
     ) -> Response[list[TradeData]]:
         """Every trade of the engine, oldest first (``limit`` keeps the newest N)."""
         payload = query_payload(vt_symbol=vt_symbol, limit=limit)
-        return passthrough((await engine_client.request(engine, Op.TRADES, payload)).data)
+        return forward(await engine_client.request(engine, Op.TRADES, payload))

@@ -13,6 +13,9 @@ refuses further items, wakes the writer (whose :meth:`Outbox.take` raises
 :class:`OutboxOverflowError`) and sets :attr:`Outbox.failed` so the session disconnects the client
 (WebSocket close code 1013).  Items are taken in arrival order; a superseded tick moves to
 the position of its newest version.
+
+A producer that can wait (a JetStream consumer catching up, whose source keeps the events)
+paces itself with :meth:`Outbox.wait_room` instead of overrunning the bound.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class Outbox(Generic[T]):
     __slots__ = (
         "_fifo",
         "_latest",
+        "_room",
         "_seq",
         "_wakeup",
         "conflate_limit",
@@ -62,6 +66,7 @@ class Outbox(Generic[T]):
         self._latest: OrderedDict[Hashable, tuple[int, T]] = OrderedDict()
         self._seq = 0
         self._wakeup = asyncio.Event()
+        self._room = asyncio.Event()
         self.failed = asyncio.Event()
         """Set once the outbox overflowed."""
         self.overflow = 0
@@ -102,11 +107,29 @@ class Outbox(Generic[T]):
         self._wakeup.set()
         return True
 
+    @property
+    def backlog(self) -> int:
+        """FIFO (non-conflated) items waiting."""
+        return len(self._fifo)
+
+    async def wait_room(self, below: int) -> bool:
+        """Wait until fewer than ``below`` FIFO items wait; False if the outbox failed."""
+        while len(self._fifo) >= below and not self.overflow:
+            self._room.clear()
+            await self._room.wait()
+        return not self.overflow
+
+    def fail(self) -> None:
+        """Give up on the client now, as an overrun would (the session closes with 1013)."""
+        if not self.overflow:
+            self._fail()
+
     def _fail(self) -> None:
         self.overflow = len(self) + 1
         self._fifo.clear()
         self._latest.clear()
         self._wakeup.set()
+        self._room.set()
         self.failed.set()
 
     async def take(self, max_items: int) -> list[T]:
@@ -126,6 +149,8 @@ class Outbox(Generic[T]):
         """Up to ``max_items`` queued items, oldest first (possibly none)."""
         fifo, latest = self._fifo, self._latest
         out: list[T] = []
+        if fifo:
+            self._room.set()
         if not latest:
             while fifo and len(out) < max_items:
                 out.append(fifo.popleft()[1])

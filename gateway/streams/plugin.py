@@ -4,9 +4,12 @@ Usage::
 
     Litestar(..., plugins=[NatsPlugin(settings), StreamPlugin(settings)])
 
-The NATS plugin must come first: its lifespan puts the connected client on
-``app.state.nats`` before this plugin's lifespan builds the :class:`Hub` from it (stored
-on ``app.state.ws_hub``) and it closes the client after the hub released its subscriptions.
+The NATS and engines plugins must come first: their lifespans put the connected client on
+``app.state.nats`` (and its connection events on ``app.state.nats_events``) and the engine
+directory on ``app.state.engines`` before this plugin's lifespan builds the :class:`Hub`
+(``app.state.ws_hub``) and the durable feeds (``app.state.durable_feeds``) from them; the
+client is closed after both released their subscriptions.  Engine up/down transitions and
+NATS disconnects/reconnects are told to every ``/stream`` session.
 Both handlers authenticate the handshake themselves (``?token=`` or ``Authorization:
 Bearer``) and are marked ``exclude_from_auth`` for any auth middleware.  ``GET
 /stream/stats`` (an ordinary HTTP route, behind the app's auth) reports the counters.
@@ -26,9 +29,12 @@ from litestar.handlers import WebsocketRouteHandler
 from litestar.plugins import InitPlugin
 
 from gateway.auth_middleware import SECURITY
+from gateway.engines import EngineDirectory, Status
+from gateway.nats_plugin import ConnectionEvents, ConnectionState
 from gateway.settings import GatewaySettings
+from gateway.streams.feeds import DurableFeeds
 from gateway.streams.hub import Hub
-from gateway.streams.session import Session, authenticate
+from gateway.streams.session import authenticate
 from gateway.streams.stream import StreamSession
 from gateway.streams.vnpy import VnpySession
 
@@ -37,6 +43,7 @@ VNPY_PATH = "/ws"
 STREAM_PATH = "/stream"
 STATS_PATH = "/stream/stats"
 HUB_STATE_KEY = "ws_hub"
+FEEDS_STATE_KEY = "durable_feeds"
 NATS_STATE_KEY = "nats"
 
 
@@ -53,6 +60,12 @@ class StreamStats(msgspec.Struct, frozen=True, kw_only=True):
     """NATS messages fanned out since start."""
     dropped: int
     """Messages nats-py dropped because the hub fell behind (slow consumer)."""
+    consumers: int
+    """JetStream consumers of ``/stream`` subscriptions (one per subscription and engine)."""
+    waiting: int
+    """Of those, without a live consumer right now (stream missing, NATS down): retried."""
+    resets: int
+    """Consumers replaced since start (NATS reconnects, gaps, lost servers)."""
     refcount: int | None = None
     """Client subscriptions attached to ``?pattern=`` (when asked)."""
 
@@ -68,7 +81,10 @@ class StreamPlugin(InitPlugin):
     def __init__(self, settings: GatewaySettings) -> None:
         self.settings = settings
         self._hub: Hub | None = None
+        self._feeds: DurableFeeds | None = None
+        self._engines: EngineDirectory | None = None
         self._sessions = 0
+        self._streams: set[StreamSession] = set()
 
     @property
     def hub(self) -> Hub:
@@ -104,42 +120,79 @@ class StreamPlugin(InitPlugin):
     @asynccontextmanager
     async def _lifespan(self, app: Litestar) -> AsyncIterator[None]:
         nc = getattr(app.state, NATS_STATE_KEY, None)
-        if nc is None:
+        engines: EngineDirectory | None = getattr(app.state, "engines", None)
+        if nc is None or engines is None:
             raise RuntimeError(
-                "StreamPlugin needs the NATS client on app.state.nats: "
-                "list the NATS plugin before StreamPlugin in plugins=[...]"
+                "StreamPlugin needs app.state.nats and app.state.engines: "
+                "list the NATS and engines plugins before StreamPlugin in plugins=[...]"
             )
+        events: ConnectionEvents | None = getattr(app.state, "nats_events", None)
         self._hub = hub = Hub(nc)
+        self._feeds = feeds = DurableFeeds(nc, self.settings.request_timeout)
+        self._engines = engines
         app.state[HUB_STATE_KEY] = hub
+        app.state[FEEDS_STATE_KEY] = feeds
+        feeds.start()
+        engines.add_listener(self._on_engine)
+        if events is not None:
+            events.add_listener(self._on_nats)
         try:
             yield
         finally:
-            self._hub = None
+            engines.remove_listener(self._on_engine)
+            if events is not None:
+                events.remove_listener(self._on_nats)
+            self._hub = self._feeds = self._engines = None
+            await feeds.close()
             await hub.close()
 
+    def _on_engine(self, engine_id: str, status: Status, reason: str) -> None:
+        if status == "up" and self._feeds is not None:
+            self._feeds.on_engine_up(engine_id)
+        for session in list(self._streams):
+            session.on_engine(engine_id, status, reason)
+
+    def _on_nats(self, state: ConnectionState) -> None:
+        for session in list(self._streams):
+            session.on_nats(state)
+        if state == "reconnected" and self._feeds is not None:
+            self._feeds.on_reconnected()
+
     async def _vnpy(self, socket: WebSocket[Any, Any, Any]) -> None:
-        await self._serve(socket, VnpySession)
-
-    async def _stream(self, socket: WebSocket[Any, Any, Any]) -> None:
-        await self._serve(socket, StreamSession)
-
-    async def _serve(
-        self, socket: WebSocket[Any, Any, Any], session_type: type[Session[Any]]
-    ) -> None:
         principal = await authenticate(socket, self.settings)
         if principal is None:
             return
         self._sessions += 1
         try:
-            await session_type(socket, self.hub, self.settings, principal).serve()
+            await VnpySession(socket, self.hub, self.settings, principal).serve()
         finally:
             self._sessions -= 1
 
+    async def _stream(self, socket: WebSocket[Any, Any, Any]) -> None:
+        principal = await authenticate(socket, self.settings)
+        if principal is None:
+            return
+        if self._feeds is None or self._engines is None:
+            raise RuntimeError("the stream endpoint exists only while the app runs")
+        session = StreamSession(
+            socket, self.hub, self.settings, principal, feeds=self._feeds, engines=self._engines
+        )
+        self._sessions += 1
+        self._streams.add(session)
+        try:
+            await session.serve()
+        finally:
+            self._sessions -= 1
+            self._streams.discard(session)
+
     def _stats(self, pattern: str | None = None) -> StreamStats:
         """Open sessions and hub counters; ``pattern`` adds its reference count."""
-        hub = self.hub
+        hub, feeds = self.hub, self._feeds
+        if feeds is None:
+            raise RuntimeError("the stream hub exists only while the app runs")
         return StreamStats(
             sessions=self._sessions,
             **msgspec.structs.asdict(hub.stats()),
+            **msgspec.structs.asdict(feeds.stats()),
             refcount=hub.refcount(pattern) if pattern is not None else None,
         )

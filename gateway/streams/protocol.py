@@ -8,7 +8,7 @@ splices them from NATS payload bytes).
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 
@@ -29,6 +29,8 @@ ALL_ENGINES = "*"
 
 RequestId = str | int | None
 """The client's ``id``, echoed in the reply."""
+Seq = Annotated[int, msgspec.Meta(ge=0)]
+"""A stream sequence (0: before the first event)."""
 
 
 class ProtocolError(Exception):
@@ -60,6 +62,11 @@ class SubscribeOp(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     topic: str | None = None
     kind: EventKind | None = None
     vt_symbol: str | None = None
+    snapshot: bool = False
+    """Durable kinds: first the current state (last event of each subject), then live."""
+    resume_from: Seq | dict[str, Seq] | None = None
+    """Durable kinds: every event after this stream sequence, then live (per engine for
+    ``engine: "*"``: ``{"sim": 41}``)."""
 
 
 class UnsubscribeOp(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
@@ -182,9 +189,11 @@ class Welcome(msgspec.Struct, kw_only=True, tag_field="type", tag="welcome"):
     """Non-tick events that may wait for the client before it is closed with 1013."""
     batch_max: int
     """Most events in one ``events`` frame."""
+    engines: dict[str, str] = msgspec.field(default_factory=dict)
+    """Known engines and their status (``up``/``down``) at connection time."""
 
 
-class Ack(msgspec.Struct, kw_only=True, tag_field="type", tag="ack"):
+class Ack(msgspec.Struct, kw_only=True, tag_field="type", tag="ack", omit_defaults=True):
     """A subscribe or unsubscribe took effect."""
 
     id: RequestId
@@ -192,6 +201,32 @@ class Ack(msgspec.Struct, kw_only=True, tag_field="type", tag="ack"):
     sub: str
     subject: str
     engine: str
+    seq: int | None = None
+    """Durable subscriptions of one engine: events after this stream sequence follow
+    (absent when unknown: a snapshot, or ``engine: "*"``)."""
+
+
+class SnapshotEnd(msgspec.Struct, kw_only=True, tag_field="type", tag="snapshot_end"):
+    """A ``snapshot`` subscription delivered the current state of one engine; live follows."""
+
+    sub: str
+    engine: str
+    seq: int
+    """Stream sequence the snapshot is complete up to (resume from it)."""
+
+
+class EngineFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="engine"):
+    """An engine went up or down."""
+
+    engine_id: str
+    status: Literal["up", "down"]
+    reason: str
+
+
+class NatsFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="nats"):
+    """The gateway lost or regained its NATS connection (the WebSocket stays open)."""
+
+    status: Literal["disconnected", "reconnected"]
 
 
 class ErrorFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="error"):
@@ -229,6 +264,7 @@ def frame(obj: Any) -> bytes:
 EVENTS_HEAD = b'{"type":"events","events":['
 EVENTS_TAIL = b"]}"
 DATA_KEY = b',"data":'
+SEQ_KEY = b',"seq":'
 _encode_str = msgspec.json.Encoder().encode
 
 

@@ -156,6 +156,9 @@ class Session(ABC, Generic[T]):
         """Extra coroutines run beside reader and writer (heartbeats...)."""
         return []
 
+    async def cleanup(self) -> None:
+        """Release what a subclass holds beside hub subscriptions (runs once, at the end)."""
+
     async def serve(self) -> None:
         """Start, accept, run the session to its end, then release everything it holds.
 
@@ -218,6 +221,10 @@ class Session(ABC, Generic[T]):
         raise CloseSessionError(CLOSE_POLICY, "access token expired")
 
     async def _release(self) -> None:
+        try:
+            await self.cleanup()
+        except Exception:
+            log.exception("session cleanup failed")
         attached, self._attached = self._attached, []
         for pattern, sink in attached:
             try:

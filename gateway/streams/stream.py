@@ -3,31 +3,44 @@
 Clients subscribe to NATS wildcards below ``wt.{engine}.evt.`` and receive events batched:
 whatever is queued when the writer wakes goes out in one ``events`` frame (at most
 ``BATCH_MAX`` events or about ``BATCH_BYTES``), spliced from the NATS payload bytes.
-Replies (ack, error, pong) and heartbeats travel through the same outbox, so they are
-ordered with the events: no event of a subscription precedes its ack, none follows the ack
-of its unsubscribe.
+Replies (ack, error, pong), heartbeats and notices (engine up/down, NATS lost/back) travel
+through the same outbox, so they are ordered with the events: no event of a subscription
+precedes its ack, none follows the ack of its unsubscribe.
+
+Order, trade, position and account events come from JetStream (one consumer per client
+subscription and engine, :mod:`gateway.streams.durable`) and carry their stream ``seq``;
+everything else comes from the shared core hub.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from typing import Any
 
 import nats.errors
 
+from gateway.engines import EngineDirectory
+from gateway.nats_plugin import ConnectionState
+from gateway.streams.feeds import DurableFeeds
 from gateway.streams.hub import Sink
 from gateway.streams.protocol import (
+    ALL_ENGINES,
     DATA_KEY,
     EVENTS_HEAD,
     EVENTS_TAIL,
     PROTOCOL_VERSION,
+    SEQ_KEY,
     Ack,
+    EngineFrame,
     HeartbeatFrame,
+    NatsFrame,
     PingOp,
     Pong,
     ProtocolError,
     RequestId,
+    SnapshotEnd,
     SubscribeOp,
     UnsubscribeOp,
     Welcome,
@@ -36,9 +49,10 @@ from gateway.streams.protocol import (
     now,
     parse_op,
     resolve_subscription,
-    sub_prefix,
 )
+from gateway.streams.routing import route
 from gateway.streams.session import CloseSessionError, Session
+from gateway.streams.subscriptions import StreamSubscription, check_durable_options, open_feed
 from schemas.codec import decode, encode
 from schemas.errors import ERROR_CODE_HEADER, ERROR_HEADER, BadRequestError, ErrorBody
 from schemas.requests import SubscribeRequest
@@ -55,22 +69,13 @@ EVENT_OVERHEAD = len(DATA_KEY) + 2
 MAX_SUBSCRIPTIONS = 1000
 """Most live subscriptions per session."""
 
-
-class StreamSubscription:
-    """One client subscription: its id, pattern and the constant head of its events."""
-
-    __slots__ = ("active", "engine", "pattern", "prefix", "sid", "sink")
-
-    def __init__(self, sid: str, engine: str, pattern: str) -> None:
-        self.sid, self.engine, self.pattern = sid, engine, pattern
-        self.prefix = sub_prefix(sid)
-        self.active = True
-        self.sink: Sink | None = None
-
+log = logging.getLogger(__name__)
 
 Event = tuple[StreamSubscription, str, bytes]
-StreamItem = bytes | Event
-"""A complete control frame, or ``(subscription, subject, payload)``."""
+DurableEvent = tuple[StreamSubscription, str, bytes, int]
+StreamItem = bytes | Event | DurableEvent
+"""A complete control frame, ``(subscription, subject, payload)`` from the core hub, or
+``(subscription, subject, payload, stream seq)`` from JetStream."""
 
 
 def make_sink(sub: StreamSubscription, put: Any, put_latest: Any) -> Sink:
@@ -86,13 +91,23 @@ def make_sink(sub: StreamSubscription, put: Any, put_latest: Any) -> Sink:
 
 
 class StreamSession(Session[StreamItem]):
-    """One ``/stream`` client."""
+    """One ``/stream`` client.
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    Args:
+        feeds: the app's durable feeds (JetStream consumers).
+        engines: the engine directory (engines for ``"*"``, the welcome's statuses).
+        *args, **kwargs: as :class:`Session`.
+    """
+
+    def __init__(
+        self, *args: Any, feeds: DurableFeeds, engines: EngineDirectory, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
+        self.feeds, self.engines = feeds, engines
         self.session_id = secrets.token_hex(8)
         self._subs: dict[str, StreamSubscription] = {}
         self._count = 0
+        self._ended = False
 
     async def start(self) -> None:
         """Queue the welcome frame."""
@@ -106,8 +121,66 @@ class StreamSession(Session[StreamItem]):
             idle_timeout=s.ws_idle_timeout if s.ws_idle_timeout > 0 else 0.0,
             queue_limit=s.ws_queue_limit,
             batch_max=BATCH_MAX,
+            engines=dict(self.engines.known()),
         )
         self.outbox.put(frame(welcome))
+
+    async def cleanup(self) -> None:
+        """Close every durable feed (the hub sinks are released by the base class)."""
+        self._ended = True
+        subs, self._subs = list(self._subs.values()), {}
+        for sub in subs:
+            sub.active = False
+            await sub.close_feeds()
+
+    # --- notices ----------------------------------------------------------------------
+
+    def on_engine(self, engine_id: str, status: str, reason: str) -> None:
+        """An engine went up or down: tell the client; ``"*"`` feeds pick up new engines."""
+        notice = EngineFrame(engine_id=engine_id, status=status, reason=reason)  # type: ignore[arg-type]
+        self.outbox.put(frame(notice))
+        if status != "up" or self._ended:
+            return
+        for sub in self._subs.values():
+            if (
+                sub.engine == ALL_ENGINES
+                and sub.route.durable is not None
+                and engine_id not in sub.feeds
+                and engine_id not in sub.opening
+            ):
+                sub.opening.add(engine_id)
+                self.feeds.spawn(self._add_engine(sub, engine_id))
+
+    def on_nats(self, state: ConnectionState) -> None:
+        """The gateway's NATS connection was lost or is back."""
+        self.outbox.put(frame(NatsFrame(status=state)))
+
+    async def _add_engine(self, sub: StreamSubscription, engine: str) -> None:
+        """Open the feed of an engine found after ``sub`` was made (``engine: "*"``)."""
+        op = sub.op or SubscribeOp(op="subscribe")
+        try:
+            feed = await open_feed(
+                self.feeds,
+                sub,
+                engine,
+                op=op,
+                outbox=self.outbox,
+                snapshot_end=self._snapshot_end,
+                later=sub.created,
+            )
+        except ProtocolError as err:
+            log.warning("feed of %s for %s not opened: %s", engine, sub.pattern, err.detail)
+            return
+        finally:
+            sub.opening.discard(engine)
+        if not sub.active or self._ended:
+            await feed.close()
+            return
+        sub.feeds[engine] = feed
+        feed.go()
+
+    def _snapshot_end(self, sub: StreamSubscription, engine: str, seq: int) -> None:
+        self.outbox.put(frame(SnapshotEnd(sub=sub.sid, engine=engine, seq=seq)))
 
     def timers(self) -> list[Any]:
         """The heartbeat, if enabled."""
@@ -157,29 +230,84 @@ class StreamSession(Session[StreamItem]):
                 op.id, f"too many subscriptions (most {MAX_SUBSCRIPTIONS})", code=429
             )
         engine, pattern, request = resolve_subscription(op, self.settings.default_engine)
+        sources = route(pattern)
+        check_durable_options(op, engine, sources)
         if request is not None:
             await self._engine_subscribe(op.id, engine, request)
         self._count += 1
-        sub = StreamSubscription(f"s{self._count}", engine, pattern)
-        sub.sink = make_sink(sub, self.outbox.put, self.outbox.put_latest)
+        sub = StreamSubscription(f"s{self._count}", engine, pattern, sources, op)
         try:
-            await self.subscribe(pattern, sub.sink)
-        except nats.errors.Error as exc:
-            raise ProtocolError(op.id, f"subscription failed: {exc!r}", code=503) from None
+            if sources.durable is not None:
+                await self._open_feeds(op, sub)
+            if sources.core:
+                sub.sink = make_sink(sub, self.outbox.put, self.outbox.put_latest)
+                await self._attach(op.id, sub)
+        except BaseException:
+            sub.active = False
+            await sub.close_feeds()
+            raise
         # No await between the hub attaching the sink and the ack: the ack comes first.
         self._subs[sub.sid] = sub
-        self._ack(op.id, "subscribe", sub)
+        position = sub.feeds[engine].position if engine in sub.feeds else None
+        self._ack(op.id, "subscribe", sub, position)
+        for feed in sub.feeds.values():
+            feed.go()
+
+    async def _open_feeds(self, op: SubscribeOp, sub: StreamSubscription) -> None:
+        """Open the durable feed of the engine, or of every known engine for ``"*"``."""
+        if sub.engine != ALL_ENGINES:
+            engines = [sub.engine]
+        else:
+            named = op.resume_from if isinstance(op.resume_from, dict) else {}
+            engines = sorted({*self.engines.known(), *named})
+        opened = await asyncio.gather(
+            *(
+                open_feed(
+                    self.feeds, sub, e, op=op, outbox=self.outbox, snapshot_end=self._snapshot_end
+                )
+                for e in engines
+            ),
+            return_exceptions=True,
+        )
+        error: BaseException | None = None
+        for engine, result in zip(engines, opened, strict=True):
+            if isinstance(result, BaseException):
+                error = error or result
+            else:
+                sub.feeds[engine] = result
+        if error is not None:
+            raise error
+
+    async def _attach(self, rid: RequestId, sub: StreamSubscription) -> None:
+        """Attach the sink to every core pattern of ``sub`` (all or none)."""
+        assert sub.sink is not None  # noqa: S101
+        attached: list[str] = []
+        try:
+            for pattern in sub.route.core:
+                await self.subscribe(pattern, sub.sink)
+                attached.append(pattern)
+        except BaseException as exc:
+            for pattern in attached:
+                await self.unsubscribe(pattern, sub.sink)
+            if isinstance(exc, nats.errors.Error):
+                raise ProtocolError(rid, f"subscription failed: {exc!r}", code=503) from None
+            raise
 
     async def _unsubscribe(self, op: UnsubscribeOp) -> None:
         sub = self._subs.pop(op.sub, None)
-        if sub is None or sub.sink is None:
+        if sub is None:
             raise ProtocolError(op.id, f"unknown subscription {op.sub!r}", "sub", 404)
         sub.active = False  # events already queued for it are skipped by the writer
-        await self.unsubscribe(sub.pattern, sub.sink)
+        if sub.sink is not None:
+            for pattern in sub.route.core:
+                await self.unsubscribe(pattern, sub.sink)
+        await sub.close_feeds()
         self._ack(op.id, "unsubscribe", sub)
 
-    def _ack(self, rid: RequestId, op: str, sub: StreamSubscription) -> None:
-        ack = Ack(id=rid, op=op, sub=sub.sid, subject=sub.pattern, engine=sub.engine)
+    def _ack(
+        self, rid: RequestId, op: str, sub: StreamSubscription, seq: int | None = None
+    ) -> None:
+        ack = Ack(id=rid, op=op, sub=sub.sid, subject=sub.pattern, engine=sub.engine, seq=seq)
         self.outbox.put(frame(ack))
 
     async def _engine_subscribe(self, rid: RequestId, engine: str, req: SubscribeRequest) -> None:
@@ -220,13 +348,18 @@ class StreamSession(Session[StreamItem]):
                         parts, size = [], 0
                     await send(item)
                     continue
-                sub, subject, payload = item
+                sub, subject, payload = item[0], item[1], item[2]
                 if not sub.active:
                     continue
                 if parts:
                     parts.append(b",")
                 subject_json = json_string(subject)
-                parts += (sub.prefix, subject_json, DATA_KEY, payload, b"}")
+                if len(item) == 4:  # noqa: PLR2004 - a durable event: with its stream seq
+                    head = subject_json + SEQ_KEY + str(item[3]).encode()
+                    parts += (sub.prefix, head, DATA_KEY, payload, b"}")
+                    size += len(head) - len(subject_json)
+                else:
+                    parts += (sub.prefix, subject_json, DATA_KEY, payload, b"}")
                 size += len(sub.prefix) + len(subject_json) + len(payload) + EVENT_OVERHEAD
                 if size >= BATCH_BYTES:
                     await send(b"".join((EVENTS_HEAD, *parts, EVENTS_TAIL)))

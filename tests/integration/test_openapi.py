@@ -18,6 +18,7 @@ SHARED = [
     ("get", "/order", "OrderData"),
     ("get", "/order/{vt_orderid}", "OrderData"),
     ("delete", "/order/{vt_orderid}", "OrderData"),
+    ("delete", "/order", "OrderData"),
 ]
 ROUTES = [
     *SHARED,
@@ -69,8 +70,28 @@ def test_engine_route_documents_success_body_errors_and_bearer(
     errors = set(op["responses"]) - {status}
     assert errors >= ENGINE_ERRORS
     for code in errors:
-        assert refs(op["responses"][code]) == {"ErrorBody"}, (code, op["responses"][code])
+        # a submit that timed out names the client_order_id to retry with
+        submit = method == "post" and path.endswith("/order")
+        body = "OutcomeUnknown" if submit and code == "504" else "ErrorBody"
+        assert refs(op["responses"][code]) == {body}, (code, op["responses"][code])
     assert op["security"] == [{"BearerToken": []}]
+
+
+@pytest.mark.parametrize("path", ["/order", "/position", "/account", "/trade", "/tick"])
+def test_state_queries_document_the_stream_seq_header(spec: dict[str, Any], path: str) -> None:
+    for prefix in ("", "/engines/{engine_id}"):
+        _, response = success(spec["paths"][prefix + path]["get"])
+        assert "Wt-Stream-Seq" in response["headers"], (prefix + path, response)
+
+
+def test_submit_documents_idempotency(spec: dict[str, Any]) -> None:
+    for path in ("/order", "/engines/{engine_id}/order"):
+        op = spec["paths"][path]["post"]
+        headers = {p["name"] for p in op["parameters"] if p["in"] == "header"}
+        assert "Idempotency-Key" in headers
+        assert "Wt-Replayed" in success(op)[1]["headers"]
+    body = spec["components"]["schemas"]["OutcomeUnknown"]
+    assert set(body["properties"]) == {"detail", "client_order_id"}
 
 
 def test_order_statuses(spec: dict[str, Any]) -> None:

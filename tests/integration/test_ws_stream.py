@@ -281,7 +281,7 @@ async def test_silent_client_is_closed_as_idle_and_released(
         ) as rest,
         open_ws(ws_url(fast_gateway, "/stream", token)) as ws,
     ):
-        ack = await subscribe(ws, "1", engine=engine_id, topic="order.>")
+        ack = await subscribe(ws, "1", engine=engine_id, topic="tick.>")  # a core-hub kind
         assert await refcount(rest, ack["subject"]) == 1
         with pytest.raises(ConnectionClosed) as closed:
             await recv_until(ws, lambda f: False)
@@ -334,11 +334,11 @@ async def until_refcount(rest: httpx.AsyncClient, pattern: str, expected: int) -
 async def test_clients_share_one_subscription_released_however_they_leave(
     gateway: Gateway, token: str, client: httpx.AsyncClient, engine_id: str
 ) -> None:
-    pattern = f"wt.{engine_id}.evt.order.>"
+    pattern = f"wt.{engine_id}.evt.tick.>"  # ticks: a core-hub kind
     url = ws_url(gateway, "/stream", token)
     async with open_ws(url) as leaves, open_ws(url) as drops, open_ws(url) as stays:
         for ws in (leaves, drops, stays):
-            assert (await subscribe(ws, "1", engine=engine_id, topic="order.>"))[
+            assert (await subscribe(ws, "1", engine=engine_id, topic="tick.>"))[
                 "subject"
             ] == pattern
         assert await refcount(client, pattern) == 3

@@ -1,0 +1,196 @@
+"""``/stream`` subscriptions: their sources, and the durable feeds they open.
+
+A :class:`StreamSubscription` is served by up to two sources (see :mod:`routing`): sinks on
+the shared core hub for non-durable kinds, and :class:`DurableFeed` objects — one JetStream
+consumer per engine — for order, trade, position and account events.  This module decides
+where each feed starts (``snapshot``, ``resume_from``, or new events) and checks that a
+resume point is still in the stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import nats.errors
+import nats.js.errors
+
+from gateway.streams.durable import Begin, DurableFeed, Start
+from gateway.streams.feeds import DurableFeeds
+from gateway.streams.hub import Sink
+from gateway.streams.protocol import ALL_ENGINES, ProtocolError, RequestId, SubscribeOp, sub_prefix
+from gateway.streams.routing import Route
+from schemas.streams import events_stream
+from schemas.subjects import check_engine_id
+
+GONE = 410
+"""Error code of a ``resume_from`` the stream can no longer (or never could) honour."""
+
+
+class StreamSubscription:
+    """One client subscription: its id, pattern, sources and the constant head of its events."""
+
+    __slots__ = (
+        "active",
+        "created",
+        "engine",
+        "feeds",
+        "op",
+        "opening",
+        "pattern",
+        "prefix",
+        "route",
+        "sid",
+        "sink",
+    )
+
+    def __init__(
+        self, sid: str, engine: str, pattern: str, route: Route, op: SubscribeOp | None = None
+    ) -> None:
+        self.sid, self.engine, self.pattern, self.route, self.op = sid, engine, pattern, route, op
+        self.prefix = sub_prefix(sid)
+        self.active = True
+        self.sink: Sink | None = None
+        self.feeds: dict[str, DurableFeed] = {}
+        """Durable feeds by engine id."""
+        self.opening: set[str] = set()
+        """Engines whose feed is being opened (``engine: "*"``)."""
+        self.created = datetime.now(UTC)
+
+    def durable_filter(self, engine: str) -> str:
+        """The durable pattern for one engine (``wt.*.…`` becomes ``wt.{engine}.…``)."""
+        assert self.route.durable is not None  # noqa: S101 - only called for durable routes
+        head, _, rest = self.route.durable.partition(".")
+        _, _, rest = rest.partition(".")
+        return f"{head}.{engine}.{rest}"
+
+    async def close_feeds(self) -> None:
+        """Close every durable feed (their consumers are deleted)."""
+        feeds, self.feeds = list(self.feeds.values()), {}
+        await asyncio.gather(*(f.close() for f in feeds), return_exceptions=True)
+
+
+def check_durable_options(op: SubscribeOp, engine: str, route: Route) -> None:
+    """Refuse ``snapshot`` / ``resume_from`` where they make no sense.
+
+    Raises:
+        ProtocolError: both given; no durable kind in the pattern; a number with
+            ``engine: "*"`` or a map without it; a map key that is not an engine id.
+    """
+    rid, resume = op.id, op.resume_from
+    if op.snapshot and resume is not None:
+        raise ProtocolError(rid, "give snapshot or resume_from, not both", "resume_from")
+    if not op.snapshot and resume is None:
+        return
+    if route.durable is None:
+        field = "snapshot" if op.snapshot else "resume_from"
+        raise ProtocolError(
+            rid, "only order, trade, position and account events have a stream sequence", field
+        )
+    if isinstance(resume, dict):
+        if engine != ALL_ENGINES:
+            raise ProtocolError(rid, 'a map of sequences needs engine "*"', "resume_from")
+        for key in resume:
+            try:
+                check_engine_id(key)
+            except ValueError as exc:
+                raise ProtocolError(rid, str(exc), "resume_from") from None
+    elif resume is not None and engine == ALL_ENGINES:
+        raise ProtocolError(
+            rid,
+            'sequences are per engine: with engine "*" give {"engine id": seq, ...}',
+            "resume_from",
+        )
+
+
+async def check_resume(feeds: DurableFeeds, rid: RequestId, engine: str, after: int) -> None:
+    """Refuse a resume point the engine's stream cannot continue from without a gap.
+
+    Raises:
+        ProtocolError: 410 if events after ``after`` were already removed (older than the
+            retention), if ``after`` is beyond the stream's end (the stream was recreated),
+            or if the stream does not exist while ``after`` > 0; 503 if JetStream is
+            unavailable.
+    """
+    name = events_stream(engine)
+    try:
+        info = await feeds.jsm.stream_info(name)
+    except nats.js.errors.NotFoundError:
+        if after:
+            raise ProtocolError(
+                rid, f"engine {engine!r} has no event stream; resync over REST", "resume_from", GONE
+            ) from None
+        return
+    except (nats.errors.Error, TimeoutError) as exc:
+        raise ProtocolError(rid, f"event stream unavailable: {exc!r}", None, 503) from None
+    first, last = info.state.first_seq, info.state.last_seq
+    if after + 1 < first:
+        raise ProtocolError(
+            rid,
+            f"events after {after} are no longer kept in {engine!r}'s stream (it starts at "
+            f"{first}); resync over REST or subscribe with snapshot",
+            "resume_from",
+            GONE,
+        )
+    if after > last:
+        raise ProtocolError(
+            rid,
+            f"resume_from {after} is beyond {engine!r}'s stream (last {last}): the stream was "
+            "recreated; resync over REST or subscribe with snapshot",
+            "resume_from",
+            GONE,
+        )
+
+
+def start_of(op: SubscribeOp, engine: str, later: datetime | None = None) -> Start:
+    """Where a feed of ``engine`` starts for ``op`` (``later``: an engine found afterwards)."""
+    if op.snapshot:
+        return Start(Begin.SNAPSHOT)
+    resume = op.resume_from
+    if isinstance(resume, dict):
+        resume = resume.get(engine)
+    if resume is not None:
+        return Start(Begin.AFTER, seq=resume)
+    if later is not None:
+        return Start(Begin.SINCE, since=later)
+    return Start(Begin.NEW)
+
+
+async def open_feed(
+    feeds: DurableFeeds,
+    sub: StreamSubscription,
+    engine: str,
+    *,
+    op: SubscribeOp,
+    outbox: Any,
+    snapshot_end: Callable[[StreamSubscription, str, int], None],
+    later: datetime | None = None,
+) -> DurableFeed:
+    """Open (not yet start) the feed of ``engine`` for ``sub``.
+
+    Raises:
+        ProtocolError: the resume point is gone (410) or JetStream is unavailable (503).
+    """
+    start = start_of(op, engine, later)
+    if start.begin is Begin.AFTER:
+        await check_resume(feeds, op.id, engine, start.seq)
+
+    def caught_up(seq: int) -> None:
+        snapshot_end(sub, engine, seq)
+
+    feed = DurableFeed(
+        feeds,
+        engine,
+        filter_subject=sub.durable_filter(engine),
+        outbox=outbox,
+        tag=sub,
+        start=start,
+        on_caught_up=caught_up,
+    )
+    try:
+        await feed.open()
+    except (nats.errors.Error, TimeoutError) as exc:
+        raise ProtocolError(op.id, f"event stream unavailable: {exc!r}", None, 503) from None
+    return feed
