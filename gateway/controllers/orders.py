@@ -14,6 +14,7 @@ submit safe to retry — the engine answers a repeated id with the order it alre
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 from urllib.parse import quote
 
@@ -52,14 +53,13 @@ REPLAYED_HEADER = "Wt-Replayed"
 """Reply header of a submit answered with an order that already existed (value ``1``)."""
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 CLIENT_ORDER_ID = "client_order_id"
-_CLIENT_ORDER_ID_PATTERN = r"^[\x21-\x7e]{1,64}$"
+_KEY_RE = re.compile(r"[\x21-\x7e]{1,64}")
 
 IdempotencyKey = Annotated[
     str | None,
     Parameter(
         header=IDEMPOTENCY_HEADER,
         required=False,
-        pattern=_CLIENT_ORDER_ID_PATTERN,
         description="Alias of the body's `client_order_id` (1-64 printable ASCII, no spaces)",
     ),
 ]
@@ -78,9 +78,18 @@ def with_client_order_id(data: OrderRequest, key: str | None) -> OrderRequest:
     """``data`` with the ``Idempotency-Key`` as its ``client_order_id``.
 
     Raises:
-        BadRequestError: both are given and differ (``field`` ``client_order_id``).
+        BadRequestError: the key is not 1-64 printable ASCII characters without spaces
+            (``field`` ``Idempotency-Key``), or both are given and differ
+            (``field`` ``client_order_id``).
     """
-    if not key or key == data.client_order_id:
+    if key is None:
+        return data
+    if not _KEY_RE.fullmatch(key):
+        raise BadRequestError(
+            f"{IDEMPOTENCY_HEADER} must be 1-64 printable ASCII characters without spaces",
+            IDEMPOTENCY_HEADER,
+        )
+    if key == data.client_order_id:
         return data
     if data.client_order_id:
         raise BadRequestError(
