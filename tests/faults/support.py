@@ -190,7 +190,8 @@ class StreamClient:
                 raise AssertionError(f"stream closed ({self.close_code}) before {what}")
             left = deadline - time.monotonic()
             if left <= 0:
-                raise AssertionError(f"timed out waiting for {what}; frames: {self.frames[-5:]}")
+                tail = [_brief(f) for f in self.frames[-5:]]
+                raise AssertionError(f"timed out waiting for {what}; last frames: {tail}")
             self._new.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._new.wait(), min(left, 1.0))
@@ -252,6 +253,16 @@ class StreamClient:
         self._reader.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._reader
+
+
+def _brief(frame: dict[str, Any]) -> str:
+    """A frame shortened for a failure message."""
+    if frame.get("type") == "events":
+        events = frame["events"]
+        return (
+            f"events x{len(events)} (first {events[0].get('subject')}, seq {events[0].get('seq')})"
+        )
+    return json.dumps(frame)[:200]
 
 
 @asynccontextmanager
