@@ -99,3 +99,32 @@ async def test_a_waiting_taker_is_woken_by_overflow() -> None:
 def test_limit_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Outbox(limit=0)
+
+
+async def test_wait_room_returns_once_the_writer_took_enough() -> None:
+    box: Outbox[int] = Outbox(limit=10)
+    for i in range(6):
+        box.put(i)
+    waiter = asyncio.ensure_future(box.wait_room(4))
+    await asyncio.sleep(0)
+    assert not waiter.done()  # 6 waiting, room below 4 wanted
+    box.take_nowait(2)
+    await asyncio.sleep(0)
+    assert not waiter.done()  # 4 still waiting
+    box.take_nowait(1)
+    assert await asyncio.wait_for(waiter, 1) is True
+    assert box.backlog == 3
+
+
+async def test_wait_room_is_released_with_false_when_the_outbox_fails() -> None:
+    box: Outbox[int] = Outbox(limit=3)
+    for i in range(3):
+        box.put(i)
+    waiter = asyncio.ensure_future(box.wait_room(2))
+    await asyncio.sleep(0)
+    box.fail()
+    assert await asyncio.wait_for(waiter, 1) is False
+    assert box.failed.is_set()
+    assert box.overflow == 4  # reported like an overrun: the backlog plus one
+    with pytest.raises(OutboxOverflowError):
+        await box.take(10)
