@@ -139,17 +139,21 @@ class StreamSession(Session[StreamItem]):
         """An engine went up or down: tell the client; ``"*"`` feeds pick up new engines."""
         notice = EngineFrame(engine_id=engine_id, status=status, reason=reason)  # type: ignore[arg-type]
         self.outbox.put(frame(notice))
-        if status != "up" or self._ended:
-            return
         for sub in self._subs.values():
-            if (
-                sub.engine == ALL_ENGINES
-                and sub.route.durable is not None
-                and engine_id not in sub.feeds
-                and engine_id not in sub.opening
-            ):
-                sub.opening.add(engine_id)
-                self.feeds.spawn(self._add_engine(sub, engine_id))
+            self._follow(sub, engine_id, status)
+
+    def _follow(self, sub: StreamSubscription, engine_id: str, status: str) -> None:
+        """Give a durable ``"*"`` subscription a feed of ``engine_id`` once it is up."""
+        if (
+            status == "up"
+            and not self._ended
+            and sub.engine == ALL_ENGINES
+            and sub.route.durable is not None
+            and engine_id not in sub.feeds
+            and engine_id not in sub.opening
+        ):
+            sub.opening.add(engine_id)
+            self.feeds.spawn(self._add_engine(sub, engine_id))
 
     def on_nats(self, state: ConnectionState) -> None:
         """The gateway's NATS connection was lost or is back."""
@@ -252,14 +256,22 @@ class StreamSession(Session[StreamItem]):
         self._ack(op.id, "subscribe", sub, position)
         for feed in sub.feeds.values():
             feed.go()
+        if engine == ALL_ENGINES and sources.durable is not None:
+            for engine_id, status in self.engines.known().items():  # came up meanwhile
+                self._follow(sub, engine_id, status)
 
     async def _open_feeds(self, op: SubscribeOp, sub: StreamSubscription) -> None:
-        """Open the durable feed of the engine, or of every known engine for ``"*"``."""
+        """Open the durable feed of the engine; for ``"*"`` of every engine up or named.
+
+        An engine of ``"*"`` that is down gets its feed when it comes up (from then on
+        starting at this subscription's time, see :meth:`on_engine`).
+        """
         if sub.engine != ALL_ENGINES:
             engines = [sub.engine]
         else:
             named = op.resume_from if isinstance(op.resume_from, dict) else {}
-            engines = sorted({*self.engines.known(), *named})
+            up = (e for e, status in self.engines.known().items() if status == "up")
+            engines = sorted({*up, *named})
         opened = await asyncio.gather(
             *(
                 open_feed(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -77,10 +77,15 @@ def sequenced(frames: list[Any]) -> list[dict[str, Any]]:
     return [e for f in frames for e in events_of(f) if "seq" in e]
 
 
-async def read_until_seq(ws: ClientConnection, seq: int, frames: list[Any]) -> None:
-    """Read frames into ``frames`` until an event with stream ``seq`` >= ``seq`` arrived."""
+async def read_until_seqs(ws: ClientConnection, seqs: Iterable[int], frames: list[Any]) -> None:
+    """Read frames into ``frames`` until events with all of ``seqs`` arrived.
+
+    (Events of different subscriptions come from different consumers: their sequences
+    interleave, so the highest one arriving says nothing about the others.)
+    """
+    wanted = set(seqs)
     async with asyncio.timeout(WAIT):
-        while not any(e["seq"] >= seq for e in sequenced(frames)):
+        while not wanted <= {e["seq"] for e in sequenced(frames)}:
             frames.append(await recv_json(ws))
 
 
@@ -127,7 +132,7 @@ async def test_durable_events_carry_the_seq_the_stream_stores_them_under(
         kinds = {subject.split(".")[3] for subject, _ in stored.values()}
         assert kinds == {"order", "trade", "position", "account"}
         frames: list[Any] = []
-        await read_until_seq(ws, max(stored), frames)
+        await read_until_seqs(ws, stored, frames)
     got = sequenced(frames)
     assert sorted(e["seq"] for e in got) == sorted(stored)  # each once, none missing
     for event in got:
@@ -152,7 +157,7 @@ async def test_resume_from_the_last_seq_delivers_what_was_missed_once_then_live(
         assert ack["seq"] == last
         stored = {s: m for s, m in (await stored_events(nc, engine)).items() if ".order." in m[0]}
         frames: list[Any] = []
-        await read_until_seq(ws, max(stored), frames)
+        await read_until_seqs(ws, (s for s in stored if s > last), frames)
         assert_exactly(sequenced(frames), stored, after=last)
         assert sequenced(frames)[-1]["data"]["status"] == "CANCELLED"
         # then live, continuing the same sequence
@@ -273,7 +278,7 @@ async def test_wildcard_topic_gets_ticks_from_the_hub_and_orders_with_seq_once(
         await place(client, engine, FILLING)
         stored = {s: m for s, m in (await stored_events(nc, engine)).items() if s > ack["seq"]}
         frames: list[Any] = []
-        await read_until_seq(ws, max(stored), frames)
+        await read_until_seqs(ws, stored, frames)
         frames.append(await recv_until(ws, lambda f: any(".tick." in e["subject"]
                                                           for e in events_of(f))))  # fmt: skip
     events = [e for f in frames for e in events_of(f)]
@@ -333,9 +338,9 @@ async def test_engine_started_after_the_subscription_delivers_from_its_first_eve
         await asyncio.to_thread(bridge_factory, engine_id)
         await place(client, engine_id, RESTING)  # freezes funds: an account event
         stored = await stored_events(nc, engine_id)
+        accounts = {s: m for s, m in stored.items() if ".account." in m[0]}
         frames: list[Any] = []
-        await read_until_seq(ws, max(stored), frames)
-    accounts = {s: m for s, m in stored.items() if ".account." in m[0]}
+        await read_until_seqs(ws, accounts, frames)
     assert_exactly(sequenced(frames), accounts, after=0)
 
 
@@ -359,7 +364,7 @@ async def test_a_replay_far_longer_than_the_queue_limit_is_paced_not_cut_off(
     async with stream(tight_gateway, token) as ws:
         await subscribe(ws, "1", engine=engine, topic=">", resume_from=0)
         frames: list[Any] = []
-        await read_until_seq(ws, max(stored), frames)
+        await read_until_seqs(ws, stored, frames)
         await close_draining(ws)
     assert_exactly(sequenced(frames), stored, after=0)
 
@@ -446,7 +451,7 @@ async def test_stream_survives_a_nats_restart_and_misses_no_event(
             async with await nats.connect(own_nats.url) as nc:
                 stored = await stored_events(nc, engine_id)
             orders = {s: m for s, m in stored.items() if ".order." in m[0]}
-            await read_until_seq(ws, max(orders), frames)
+            await read_until_seqs(ws, orders, frames)
         assert_exactly(sequenced(frames), orders, after=min(orders) - 1)
     finally:
         await asyncio.to_thread(gw.stop)
