@@ -154,17 +154,26 @@ class DurableFeed:
 
     # --- lifecycle ------------------------------------------------------------------------
 
-    async def open(self) -> None:
+    async def open(self, retry: bool = False) -> None:
         """Create the first consumer and join the registry; events wait until :meth:`go`.
 
         A missing stream is not an error: the feed waits for it and then delivers every
-        event it holds (all of them were published after this subscription).
+        event it holds (all of them were published after this subscription).  With
+        ``retry`` a failure is not one either: the registry tries again until it works.
 
         Raises:
             nats.errors.Error: JetStream did not create the consumer (unavailable, timeout).
         """
         try:
             info = await self._create()
+        except (nats.errors.Error, TimeoutError) as exc:
+            if not retry or self.closed:
+                raise
+            log.info("feed %s: no consumer yet, retrying: %r", self.engine, exc)
+            self.broken = True
+            self.attempted = time.monotonic()
+            self.feeds.register(self)
+            return
         except StreamMissingError:
             self._stream_missing()
             self.position = 0

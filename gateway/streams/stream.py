@@ -40,7 +40,6 @@ from gateway.streams.protocol import (
     Pong,
     ProtocolError,
     RequestId,
-    SnapshotEnd,
     SubscribeOp,
     UnsubscribeOp,
     Welcome,
@@ -52,7 +51,7 @@ from gateway.streams.protocol import (
 )
 from gateway.streams.routing import route
 from gateway.streams.session import CloseSessionError, Session
-from gateway.streams.subscriptions import StreamSubscription, check_durable_options, open_feed
+from gateway.streams.subscriptions import FeedOpener, StreamSubscription, check_durable_options
 from schemas.codec import decode, encode
 from schemas.errors import ERROR_CODE_HEADER, ERROR_HEADER, BadRequestError, ErrorBody
 from schemas.requests import SubscribeRequest
@@ -103,11 +102,11 @@ class StreamSession(Session[StreamItem]):
         self, *args: Any, feeds: DurableFeeds, engines: EngineDirectory, **kwargs: Any
     ) -> None:
         super().__init__(*args, **kwargs)
-        self.feeds, self.engines = feeds, engines
+        self.engines = engines
+        self.opener = FeedOpener(feeds, engines, self.outbox)
         self.session_id = secrets.token_hex(8)
         self._subs: dict[str, StreamSubscription] = {}
         self._count = 0
-        self._ended = False
 
     async def start(self) -> None:
         """Queue the welcome frame."""
@@ -127,7 +126,7 @@ class StreamSession(Session[StreamItem]):
 
     async def cleanup(self) -> None:
         """Close every durable feed (the hub sinks are released by the base class)."""
-        self._ended = True
+        self.opener.ended = True
         subs, self._subs = list(self._subs.values()), {}
         for sub in subs:
             sub.active = False
@@ -140,51 +139,11 @@ class StreamSession(Session[StreamItem]):
         notice = EngineFrame(engine_id=engine_id, status=status, reason=reason)  # type: ignore[arg-type]
         self.outbox.put(frame(notice))
         for sub in self._subs.values():
-            self._follow(sub, engine_id, status)
-
-    def _follow(self, sub: StreamSubscription, engine_id: str, status: str) -> None:
-        """Give a durable ``"*"`` subscription a feed of ``engine_id`` once it is up."""
-        if (
-            status == "up"
-            and not self._ended
-            and sub.engine == ALL_ENGINES
-            and sub.route.durable is not None
-            and engine_id not in sub.feeds
-            and engine_id not in sub.opening
-        ):
-            sub.opening.add(engine_id)
-            self.feeds.spawn(self._add_engine(sub, engine_id))
+            self.opener.follow(sub, engine_id, status)
 
     def on_nats(self, state: ConnectionState) -> None:
         """The gateway's NATS connection was lost or is back."""
         self.outbox.put(frame(NatsFrame(status=state)))
-
-    async def _add_engine(self, sub: StreamSubscription, engine: str) -> None:
-        """Open the feed of an engine found after ``sub`` was made (``engine: "*"``)."""
-        op = sub.op or SubscribeOp(op="subscribe")
-        try:
-            feed = await open_feed(
-                self.feeds,
-                sub,
-                engine,
-                op=op,
-                outbox=self.outbox,
-                snapshot_end=self._snapshot_end,
-                later=sub.created,
-            )
-        except ProtocolError as err:
-            log.warning("feed of %s for %s not opened: %s", engine, sub.pattern, err.detail)
-            return
-        finally:
-            sub.opening.discard(engine)
-        if not sub.active or self._ended:
-            await feed.close()
-            return
-        sub.feeds[engine] = feed
-        feed.go()
-
-    def _snapshot_end(self, sub: StreamSubscription, engine: str, seq: int) -> None:
-        self.outbox.put(frame(SnapshotEnd(sub=sub.sid, engine=engine, seq=seq)))
 
     def timers(self) -> list[Any]:
         """The heartbeat, if enabled."""
@@ -242,7 +201,7 @@ class StreamSession(Session[StreamItem]):
         sub = StreamSubscription(f"s{self._count}", engine, pattern, sources, op)
         try:
             if sources.durable is not None:
-                await self._open_feeds(op, sub)
+                await self.opener.open(sub)
             if sources.core:
                 sub.sink = make_sink(sub, self.outbox.put, self.outbox.put_latest)
                 await self._attach(op.id, sub)
@@ -258,37 +217,7 @@ class StreamSession(Session[StreamItem]):
             feed.go()
         if engine == ALL_ENGINES and sources.durable is not None:
             for engine_id, status in self.engines.known().items():  # came up meanwhile
-                self._follow(sub, engine_id, status)
-
-    async def _open_feeds(self, op: SubscribeOp, sub: StreamSubscription) -> None:
-        """Open the durable feed of the engine; for ``"*"`` of every engine up or named.
-
-        An engine of ``"*"`` that is down gets its feed when it comes up (from then on
-        starting at this subscription's time, see :meth:`on_engine`).
-        """
-        if sub.engine != ALL_ENGINES:
-            engines = [sub.engine]
-        else:
-            named = op.resume_from if isinstance(op.resume_from, dict) else {}
-            up = (e for e, status in self.engines.known().items() if status == "up")
-            engines = sorted({*up, *named})
-        opened = await asyncio.gather(
-            *(
-                open_feed(
-                    self.feeds, sub, e, op=op, outbox=self.outbox, snapshot_end=self._snapshot_end
-                )
-                for e in engines
-            ),
-            return_exceptions=True,
-        )
-        error: BaseException | None = None
-        for engine, result in zip(engines, opened, strict=True):
-            if isinstance(result, BaseException):
-                error = error or result
-            else:
-                sub.feeds[engine] = result
-        if error is not None:
-            raise error
+                self.opener.follow(sub, engine_id, status)
 
     async def _attach(self, rid: RequestId, sub: StreamSubscription) -> None:
         """Attach the sink to every core pattern of ``sub`` (all or none)."""

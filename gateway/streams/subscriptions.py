@@ -10,20 +10,31 @@ resume point is still in the stream.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import logging
 from datetime import UTC, datetime
 from typing import Any
 
 import nats.errors
 import nats.js.errors
 
+from gateway.engines import EngineDirectory
 from gateway.streams.durable import Begin, DurableFeed, Start
 from gateway.streams.feeds import DurableFeeds
 from gateway.streams.hub import Sink
-from gateway.streams.protocol import ALL_ENGINES, ProtocolError, RequestId, SubscribeOp, sub_prefix
+from gateway.streams.protocol import (
+    ALL_ENGINES,
+    ProtocolError,
+    RequestId,
+    SnapshotEnd,
+    SubscribeOp,
+    frame,
+    sub_prefix,
+)
 from gateway.streams.routing import Route
 from schemas.streams import events_stream
 from schemas.subjects import check_engine_id
+
+log = logging.getLogger(__name__)
 
 GONE = 410
 """Error code of a ``resume_from`` the stream can no longer (or never could) honour."""
@@ -158,39 +169,101 @@ def start_of(op: SubscribeOp, engine: str, later: datetime | None = None) -> Sta
     return Start(Begin.NEW)
 
 
-async def open_feed(
-    feeds: DurableFeeds,
-    sub: StreamSubscription,
-    engine: str,
-    *,
-    op: SubscribeOp,
-    outbox: Any,
-    snapshot_end: Callable[[StreamSubscription, str, int], None],
-    later: datetime | None = None,
-) -> DurableFeed:
-    """Open (not yet start) the feed of ``engine`` for ``sub``.
+class FeedOpener:
+    """Opens and follows the durable feeds of one session's subscriptions.
 
-    Raises:
-        ProtocolError: the resume point is gone (410) or JetStream is unavailable (503).
+    Args:
+        feeds: the app's durable feed registry.
+        engines: the engine directory (which engines ``"*"`` covers).
+        outbox: the session's outbox (events and ``snapshot_end`` frames go there).
     """
-    start = start_of(op, engine, later)
-    if start.begin is Begin.AFTER:
-        await check_resume(feeds, op.id, engine, start.seq)
 
-    def caught_up(seq: int) -> None:
-        snapshot_end(sub, engine, seq)
+    def __init__(self, feeds: DurableFeeds, engines: EngineDirectory, outbox: Any) -> None:
+        self.feeds, self.engines, self.outbox = feeds, engines, outbox
+        self.ended = False
+        """The session ended: open nothing more."""
 
-    feed = DurableFeed(
-        feeds,
-        engine,
-        filter_subject=sub.durable_filter(engine),
-        outbox=outbox,
-        tag=sub,
-        start=start,
-        on_caught_up=caught_up,
-    )
-    try:
-        await feed.open()
-    except (nats.errors.Error, TimeoutError) as exc:
-        raise ProtocolError(op.id, f"event stream unavailable: {exc!r}", None, 503) from None
-    return feed
+    async def open(self, sub: StreamSubscription) -> None:
+        """Open the feed of ``sub``'s engine; for ``"*"`` of every engine up or named.
+
+        An engine of ``"*"`` that is down gets its feed when it comes up (:meth:`follow`),
+        starting at this subscription's time.  The feeds are opened, not started: the
+        caller queues the ack, then calls ``go()`` on each.
+
+        Raises:
+            ProtocolError: a resume point is gone (410) or JetStream is unavailable (503);
+                the feeds opened meanwhile are left in ``sub.feeds`` for the caller to close.
+        """
+        op = sub.op or SubscribeOp(op="subscribe")
+        if sub.engine != ALL_ENGINES:
+            engines = [sub.engine]
+        else:
+            named = op.resume_from if isinstance(op.resume_from, dict) else {}
+            up = (e for e, status in self.engines.known().items() if status == "up")
+            engines = sorted({*up, *named})
+        opened = await asyncio.gather(
+            *(self._open(sub, e, op) for e in engines), return_exceptions=True
+        )
+        error: BaseException | None = None
+        for engine, result in zip(engines, opened, strict=True):
+            if isinstance(result, BaseException):
+                error = error or result
+            else:
+                sub.feeds[engine] = result
+        if error is not None:
+            raise error
+
+    def follow(self, sub: StreamSubscription, engine_id: str, status: str) -> None:
+        """Give a durable ``"*"`` subscription a feed of ``engine_id`` once it is up."""
+        if (
+            status == "up"
+            and not self.ended
+            and sub.engine == ALL_ENGINES
+            and sub.route.durable is not None
+            and engine_id not in sub.feeds
+            and engine_id not in sub.opening
+        ):
+            sub.opening.add(engine_id)
+            self.feeds.spawn(self._add_engine(sub, engine_id))
+
+    async def _add_engine(self, sub: StreamSubscription, engine: str) -> None:
+        """Open the feed of an engine found after ``sub`` was made (retried until it works)."""
+        op = sub.op or SubscribeOp(op="subscribe")
+        try:
+            feed = await self._open(sub, engine, op, later=sub.created)
+        except ProtocolError as err:
+            log.warning("feed of %s for %s not opened: %s", engine, sub.pattern, err.detail)
+            return
+        finally:
+            sub.opening.discard(engine)
+        if not sub.active or self.ended:
+            await feed.close()
+            return
+        sub.feeds[engine] = feed
+        feed.go()
+
+    async def _open(
+        self, sub: StreamSubscription, engine: str, op: SubscribeOp, later: datetime | None = None
+    ) -> DurableFeed:
+        start = start_of(op, engine, later)
+        if start.begin is Begin.AFTER:
+            await check_resume(self.feeds, op.id, engine, start.seq)
+        outbox = self.outbox
+
+        def caught_up(seq: int) -> None:
+            outbox.put(frame(SnapshotEnd(sub=sub.sid, engine=engine, seq=seq)))
+
+        feed = DurableFeed(
+            self.feeds,
+            engine,
+            filter_subject=sub.durable_filter(engine),
+            outbox=outbox,
+            tag=sub,
+            start=start,
+            on_caught_up=caught_up,
+        )
+        try:
+            await feed.open(retry=later is not None)
+        except (nats.errors.Error, TimeoutError) as exc:
+            raise ProtocolError(op.id, f"event stream unavailable: {exc!r}", None, 503) from None
+        return feed
