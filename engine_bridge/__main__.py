@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
+
+from nats.js.errors import APIError
 
 from engine_bridge.engines import create_engine
+from engine_bridge.jetstream import StreamOptions
 from engine_bridge.service import Bridge, connect
 from engine_bridge.settings import BridgeSettings, SettingsError, load_settings
 from schemas.config import redact_url
 
 logger = logging.getLogger("engine_bridge")
+
+T = TypeVar("T")
 
 
 async def run_bridge(settings: BridgeSettings) -> int:
@@ -22,21 +29,36 @@ async def run_bridge(settings: BridgeSettings) -> int:
     stopping = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stopping.set)
-    connecting = asyncio.create_task(connect(settings))
+    bridges: list[Bridge] = []
+
+    def reconnected() -> None:
+        for bridge in bridges:
+            bridge.reconnected()
+
     stop_wait = asyncio.create_task(stopping.wait())
-    await asyncio.wait({connecting, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
-    if not connecting.done():
-        connecting.cancel()
+    connecting = await _until_stopped(connect(settings, reconnected), stop_wait)
+    if connecting is None:
         logger.info("stopped before NATS was reached")
         return 0
     try:
         nc = connecting.result()
     except Exception as exc:  # noqa: BLE001 - any failure to connect ends the process
-        logger.error("cannot connect to NATS at %s: %s", settings.nats_url, exc)
+        logger.error("cannot connect to NATS at %s: %s", redact_url(settings.nats_url), exc)
         return 1
-    bridge = Bridge(nc, create_engine(settings), settings.engine_id)
+    bridge = Bridge(
+        nc, create_engine(settings), settings.engine_id, StreamOptions.from_settings(settings)
+    )
+    bridges.append(bridge)
     try:
-        await bridge.start()
+        starting = await _until_stopped(bridge.start(), stop_wait)
+        if starting is None:
+            logger.info("stopped while starting")
+            return 0
+        try:
+            starting.result()
+        except APIError as exc:
+            logger.error("cannot set up JetStream for engine %s: %s", settings.engine_id, exc)
+            return 1
         sys.stdout.write(
             f"bridge ready engine_id={settings.engine_id} nats={redact_url(settings.nats_url)}\n"
         )
@@ -47,6 +69,20 @@ async def run_bridge(settings: BridgeSettings) -> int:
     finally:
         await bridge.stop()
     return 0
+
+
+async def _until_stopped(
+    work: Coroutine[Any, Any, T], stop: asyncio.Task[Any]
+) -> asyncio.Task[T] | None:
+    """Run ``work`` until it ends (its finished task) or ``stop`` is done first (None)."""
+    task = asyncio.create_task(work)
+    await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await task
+        return None
+    return task
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -29,11 +29,19 @@ not raise; if it does, the engine logs the error and goes on.
 An action's own events are emitted before the action returns: when ``send_order``
 returns, its ``ORDER`` (and any ``TRADE``/``POSITION``/``ACCOUNT``) events have been
 handed to the listener.
+
+Restart
+-------
+Before :meth:`Engine.start`, the bridge reads what the engine's durable events stream holds
+(:class:`RestoredState`) and hands it to :meth:`Engine.restore`.  An engine that keeps its
+state in a venue ignores it and re-queries the venue on start; the simulator rebuilds itself
+from it (event sourcing).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 from schemas.enums import Exchange
@@ -52,6 +60,29 @@ from schemas.validation import validate_order
 
 EngineEvent = Event
 """Anything an engine emits to its listener."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RestoredState:
+    """What the engine's events stream says the engine held when its bridge last stopped.
+
+    ``orders``, ``positions`` and ``accounts`` are the last state of each (the last message
+    of each subject), in stream order of that last message; ``trades`` every trade still in
+    the stream, oldest first; ``ticks`` the last tick of each contract that had ticks (empty
+    without tick snapshots); ``last_seq`` the events stream's last sequence when read.
+    """
+
+    orders: list[OrderData] = field(default_factory=list)
+    trades: list[TradeData] = field(default_factory=list)
+    positions: list[PositionData] = field(default_factory=list)
+    accounts: list[AccountData] = field(default_factory=list)
+    ticks: list[TickData] = field(default_factory=list)
+    last_seq: int = 0
+
+    @property
+    def empty(self) -> bool:
+        """True when there is nothing to restore (a new engine id or an expired stream)."""
+        return not (self.orders or self.trades or self.positions or self.accounts or self.ticks)
 
 
 class EventListener(Protocol):
@@ -84,7 +115,17 @@ class Engine(ABC):
 
     @abstractmethod
     async def stop(self) -> None:
-        """Stop emitting events and release resources; idempotent."""
+        """Stop emitting events and release resources; idempotent.
+
+        An action or market step in progress finishes first, with all its events handed to
+        the listener: stopping never leaves a state change without its events.
+        """
+
+    async def restore(self, state: RestoredState) -> None:  # noqa: B027 - optional hook
+        """Take back the state of an earlier run; called once, before :meth:`start`.
+
+        The default does nothing: an engine in front of a real venue re-queries it on start.
+        """
 
     # ---------------------------------------------------------------- contracts and data
 
@@ -142,6 +183,16 @@ class Engine(ABC):
         Raises:
             NotFoundError: unknown order.
         """
+
+    async def find_by_client_order_id(self, client_order_id: str) -> OrderData | None:
+        """The order sent with ``client_order_id`` (non-empty), or None if there is none.
+
+        The default scans :meth:`orders`; engines with many orders keep an index.
+        """
+        for order in await self.orders():
+            if order.client_order_id == client_order_id:
+                return order
+        return None
 
     @abstractmethod
     async def orders(self) -> list[OrderData]:

@@ -3,6 +3,10 @@
 Each handler takes the raw request payload and returns a :class:`Reply` whose body is
 encoded once; failures are :class:`~schemas.errors.WebTraderError` exceptions that
 :mod:`engine_bridge.service` turns into error replies.
+
+With an event log, state queries carry ``Wt-Stream-Seq`` (the events stream's last
+acknowledged sequence, read *before* the state: the reply reflects at least every event up
+to it) and actions reply only once their events are acknowledged.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from datetime import datetime
 import msgspec
 
 from engine_bridge.engine import Engine
+from engine_bridge.eventlog import DurableLog
+from engine_bridge.idempotency import ClientOrders
 from engine_bridge.query import apply_query
 from schemas.codec import decode, encode
 from schemas.messages import EngineInfo
@@ -25,6 +31,7 @@ from schemas.requests import (
     Query,
     SubscribeRequest,
 )
+from schemas.streams import STREAM_SEQ_HEADER
 from schemas.subjects import Op
 
 VERSION = "0.1.0"
@@ -32,6 +39,10 @@ VERSION = "0.1.0"
 
 VT_ORDERID_HEADER = "Vt-Orderid"
 """Header of the ``submit`` reply carrying the new order's ``vt_orderid``."""
+
+REPLAYED_HEADER = "Wt-Replayed"
+"""Header (``1``) of a ``submit`` reply returning the existing order of a known
+``client_order_id``: nothing was created."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,10 +69,29 @@ Handler = Callable[[bytes], Awaitable[Reply]]
 class Operations:
     """Every op of one engine, as ``{Op: handler}`` via :meth:`handlers`."""
 
-    def __init__(self, engine: Engine, engine_id: str, started: datetime) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        engine_id: str,
+        started: datetime,
+        *,
+        log: DurableLog | None = None,
+        client_orders: ClientOrders | None = None,
+    ) -> None:
         self.engine = engine
         self.engine_id = engine_id
         self.started = started
+        self.log = log
+        self.client_orders = client_orders
+
+    def _seq(self) -> dict[str, str] | None:
+        """``Wt-Stream-Seq`` headers of a state query (read before the state is)."""
+        return None if self.log is None else {STREAM_SEQ_HEADER: str(self.log.last_seq)}
+
+    async def _settle(self) -> None:
+        """Wait until the events of what was just done are acknowledged."""
+        if self.log is not None:
+            await self.log.settle()
 
     def handlers(self) -> dict[Op, Handler]:
         """The handler of each op."""
@@ -105,28 +135,33 @@ class Operations:
 
     async def ticks(self, data: bytes) -> Reply:
         """``ticks``: empty or ``Query`` -> latest ``[TickData]``."""
-        return Reply(encode(apply_query(await self.engine.ticks(), _query(data))))
+        query, headers = _query(data), self._seq()
+        return Reply(encode(apply_query(await self.engine.ticks(), query)), headers)
 
     async def accounts(self, data: bytes) -> Reply:
         """``accounts``: empty or ``Query`` -> ``[AccountData]``."""
-        return Reply(encode(apply_query(await self.engine.accounts(), _query(data))))
+        query, headers = _query(data), self._seq()
+        return Reply(encode(apply_query(await self.engine.accounts(), query)), headers)
 
     async def positions(self, data: bytes) -> Reply:
         """``positions``: empty or ``Query`` -> ``[PositionData]``."""
-        return Reply(encode(apply_query(await self.engine.positions(), _query(data))))
+        query, headers = _query(data), self._seq()
+        return Reply(encode(apply_query(await self.engine.positions(), query)), headers)
 
     async def orders(self, data: bytes) -> Reply:
         """``orders``: empty or ``Query`` -> ``[OrderData]``, oldest first."""
-        return Reply(encode(apply_query(await self.engine.orders(), _query(data))))
+        query, headers = _query(data), self._seq()
+        return Reply(encode(apply_query(await self.engine.orders(), query)), headers)
 
     async def trades(self, data: bytes) -> Reply:
         """``trades``: empty or ``Query`` -> ``[TradeData]``, oldest first."""
-        return Reply(encode(apply_query(await self.engine.trades(), _query(data))))
+        query, headers = _query(data), self._seq()
+        return Reply(encode(apply_query(await self.engine.trades(), query)), headers)
 
     async def order(self, data: bytes) -> Reply:
         """``order``: ``{"vt_orderid"}`` -> ``OrderData`` (404 if unknown)."""
-        lookup = decode(data, OrderLookup)
-        return Reply(encode(await self.engine.get_order(lookup.vt_orderid)))
+        lookup, headers = decode(data, OrderLookup), self._seq()
+        return Reply(encode(await self.engine.get_order(lookup.vt_orderid)), headers)
 
     async def subscribe(self, data: bytes) -> Reply:
         """``subscribe``: ``SubscribeRequest`` -> ``{"vt_symbol"}`` (404 if unknown)."""
@@ -134,19 +169,36 @@ class Operations:
         return Reply(encode(SubscribeReply(contract.vt_symbol)))
 
     async def submit(self, data: bytes) -> Reply:
-        """``submit``: ``OrderRequest`` -> ``OrderData``, header ``Vt-Orderid``."""
-        order = await self.engine.send_order(decode(data, OrderRequest))
-        return Reply(encode(order), {VT_ORDERID_HEADER: order.vt_orderid})
+        """``submit``: ``OrderRequest`` -> ``OrderData``, header ``Vt-Orderid``.
+
+        A known ``client_order_id`` returns its order as it is now, creates nothing and adds
+        ``Wt-Replayed: 1`` (see :mod:`engine_bridge.idempotency`).
+        """
+        req = decode(data, OrderRequest)
+        if req.client_order_id and self.client_orders is not None:
+            order, replayed = await self.client_orders.submit(req, self.engine.send_order)
+        else:
+            order, replayed = await self.engine.send_order(req), False
+        headers = {VT_ORDERID_HEADER: order.vt_orderid}
+        if replayed:
+            headers[REPLAYED_HEADER] = "1"
+        else:
+            await self._settle()
+        return Reply(encode(order), headers)
 
     async def cancel(self, data: bytes) -> Reply:
         """``cancel``: ``{"vt_orderid"}`` -> ``OrderData`` after the cancel (404/409)."""
         req = decode(data, CancelRequest)
-        return Reply(encode(await self.engine.cancel_order(req.vt_orderid)))
+        order = await self.engine.cancel_order(req.vt_orderid)
+        await self._settle()
+        return Reply(encode(order))
 
     async def cancel_all(self, data: bytes) -> Reply:
         """``cancel_all``: empty or ``{"vt_symbol"}`` -> the ``[OrderData]`` cancelled."""
         req = decode(data, CancelAllRequest) if data.strip() else CancelAllRequest()
-        return Reply(encode(await self.engine.cancel_all(req.vt_symbol)))
+        orders = await self.engine.cancel_all(req.vt_symbol)
+        await self._settle()
+        return Reply(encode(orders))
 
 
 def _query(data: bytes) -> Query:

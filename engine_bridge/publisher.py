@@ -1,4 +1,10 @@
-"""Engine events to NATS: each object encoded once and published on its subject."""
+"""Engine events to NATS: each object encoded once and published on its subject.
+
+Durable kinds (orders, trades, positions, accounts) go to the engine's events stream
+through its :class:`~engine_bridge.eventlog.DurableLog` (acknowledged, in order); ticks,
+contracts, logs and heartbeats are core NATS messages (ticks also land in the ticks stream,
+which captures their subjects).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,11 @@ from nats.aio.client import Client as NatsClient
 from nats.errors import ConnectionClosedError, ConnectionDrainingError, OutboundBufferLimitError
 
 from engine_bridge.engine import EngineEvent
+from engine_bridge.eventlog import DurableLog
 from schemas.codec import encode
 from schemas.enums import Exchange
 from schemas.objects import TickData
+from schemas.streams import is_durable
 from schemas.subjects import EventKind, subject_for, tick_subject
 
 logger = logging.getLogger(__name__)
@@ -42,11 +50,13 @@ class EventPublisher:
     when that buffer is full a tick is dropped (counted), any other event waits for the
     connection to come back and is then published, holding the engine back meanwhile.
     Once the connection is closed (shutdown), events are dropped with a debug log.
+    With a ``log``, durable kinds go to it instead (see the module docstring).
     """
 
-    def __init__(self, nc: NatsClient, engine_id: str) -> None:
+    def __init__(self, nc: NatsClient, engine_id: str, log: DurableLog | None = None) -> None:
         self.nc = nc
         self.engine_id = engine_id
+        self.log = log
         self.published = 0
         self.dropped_ticks = 0
 
@@ -56,6 +66,10 @@ class EventPublisher:
 
     async def publish(self, subject: str, payload: bytes, kind: EventKind) -> None:
         """Publish already-encoded ``payload`` (see the class docstring for failures)."""
+        if self.log is not None and is_durable(kind):
+            await self.log.publish(subject, payload)
+            self.published += 1
+            return
         while True:
             try:
                 await self.nc.publish(subject, payload)

@@ -1,9 +1,14 @@
 """The bridge: one engine on NATS — events out, requests in, heartbeat, clean shutdown.
 
-``run_bridge`` connects (reconnecting forever), starts the engine with an
-:class:`~engine_bridge.publisher.EventPublisher` as its listener, serves every op of
-``docs/subjects.md`` as a ``nats.micro`` service and publishes a heartbeat at start and
-every :data:`~schemas.messages.HEARTBEAT_INTERVAL` seconds, until told to stop.
+``run_bridge`` connects (reconnecting forever); :meth:`Bridge.start` creates or updates the
+engine's JetStream streams and KV bucket, restores the engine from its events stream,
+starts it with an :class:`~engine_bridge.publisher.EventPublisher` as its listener, serves
+every op of ``docs/subjects.md`` as a ``nats.micro`` service and publishes a heartbeat at
+start and every :data:`~schemas.messages.HEARTBEAT_INTERVAL` seconds, until told to stop.
+
+:meth:`Bridge.stop` lets in-flight requests finish (new ones are answered ``503``), stops
+the engine after its current step, waits for every event to be acknowledged by JetStream,
+then drains the connection.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import nats
@@ -23,17 +29,25 @@ from nats.micro.request import Request
 from nats.micro.service import Service
 
 from engine_bridge.engine import Engine
+from engine_bridge.eventlog import DurableLog
 from engine_bridge.handlers import VERSION, Handler, Operations
+from engine_bridge.idempotency import ClientOrders
+from engine_bridge.jetstream import StreamOptions, ensure_layout, retry_transient
 from engine_bridge.publisher import EventPublisher
+from engine_bridge.restore import read_state
 from engine_bridge.settings import BridgeSettings
 from schemas.codec import encode
 from schemas.errors import ERROR_CODE_HEADER, ERROR_HEADER, ErrorBody, WebTraderError
 from schemas.messages import HEARTBEAT_INTERVAL, SERVICE_NAME, Heartbeat
+from schemas.streams import events_stream
 from schemas.subjects import EventKind, Op, event_subject, request_group, request_subject
 
 logger = logging.getLogger(__name__)
 
 INTERNAL_ERROR = "internal error in the engine bridge (see its log)"
+STOPPING = "engine bridge stopping; retry shortly"
+STOP_WAIT = 10.0
+"""Seconds :meth:`Bridge.stop` waits for in-flight requests, then for acknowledgements."""
 _MAX_DESCRIPTION = 200
 
 
@@ -45,19 +59,55 @@ def _header_safe(text: str) -> str:
 class Bridge:
     """One engine served on one NATS connection under one engine id."""
 
-    def __init__(self, nc: NatsClient, engine: Engine, engine_id: str) -> None:
+    def __init__(
+        self,
+        nc: NatsClient,
+        engine: Engine,
+        engine_id: str,
+        options: StreamOptions | None = None,
+    ) -> None:
         self.nc = nc
         self.engine = engine
         self.engine_id = engine_id
+        self.options = options or StreamOptions()
         self.started = datetime.now(UTC)
-        self.ops = Operations(engine, engine_id, self.started)
-        self.publisher = EventPublisher(nc, engine_id)
+        self.js = nc.jetstream()
+        self.log = DurableLog(
+            nc, self.js, events_stream(engine_id), on_missing_stream=self.ensure_layout
+        )
+        self.client_orders = ClientOrders(nc, self.js, engine, engine_id)
+        self.ops = Operations(
+            engine, engine_id, self.started, log=self.log, client_orders=self.client_orders
+        )
+        self.publisher = EventPublisher(nc, engine_id, self.log)
         self.service: Service | None = None
         self._heartbeat: asyncio.Task[None] | None = None
         self._beats = 0
+        self._stopping = False
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._tasks: set[asyncio.Task[object]] = set()
+
+    async def ensure_layout(self) -> int:
+        """Create or update the engine's streams and bucket; the events stream's last seq."""
+        return await ensure_layout(self.js, self.engine_id, self.options)
 
     async def start(self) -> None:
-        """Start the engine, serve requests, publish the first heartbeat."""
+        """Set up JetStream, restore the engine, start it, serve, publish the first heartbeat.
+
+        Waits (retrying) while JetStream is not available.
+        """
+        last_seq = await retry_transient("stream setup", self.ensure_layout)
+        state = await retry_transient(
+            "restore",
+            lambda: read_state(
+                self.js, self.engine_id, last_seq, ticks=self.options.tick_snapshots
+            ),
+        )
+        await self.engine.restore(state)
+        await self.client_orders.open()
+        await self.log.start(last_seq)
         await self.engine.start(self.publisher)
         self.service = await micro.add_service(
             self.nc,
@@ -83,19 +133,40 @@ class Bridge:
         """
         await self.nc.request(request_subject(self.engine_id, Op.INFO), b"", timeout=10)
 
+    def reconnected(self) -> None:
+        """After a reconnection: ensure the streams again (a restarted server may lack them)."""
+        task: asyncio.Task[object] = asyncio.create_task(
+            retry_transient("stream setup after reconnect", self.ensure_layout)
+        )
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
     async def stop(self) -> None:
-        """Finish in-flight requests, flush what is pending, close NATS, stop the engine."""
+        """Finish in-flight requests, stop the engine, wait for acknowledgements, close NATS."""
+        self._stopping = True
+        try:
+            async with asyncio.timeout(STOP_WAIT):
+                await self._idle.wait()
+        except TimeoutError:
+            logger.warning("%d requests still running at stop", self._in_flight)
+        if self.service is not None:
+            with contextlib.suppress(NatsError):
+                await self.service.stop()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._heartbeat
+        for task in list(self._tasks):
+            task.cancel()
+        await self.engine.stop()
+        await self.log.close(STOP_WAIT)
+        await self.client_orders.close()
         if not self.nc.is_closed:
             try:
                 await self.nc.drain()
             except NatsError as exc:  # e.g. reconnecting right now: close without draining
                 logger.warning("could not drain the NATS connection (%s); closing it", exc)
                 await self.nc.close()
-        await self.engine.stop()
 
     # ---------------------------------------------------------------------- heartbeat
 
@@ -126,7 +197,25 @@ class Bridge:
 
         A :class:`WebTraderError` becomes an error reply with its code and body; anything
         else is logged with its traceback and answered ``500`` with a generic message.
+        While stopping, requests are answered ``503`` at once.
         """
+        if self._stopping:
+            await self._respond(
+                request,
+                encode(ErrorBody(detail=STOPPING)),
+                {ERROR_CODE_HEADER: "503", ERROR_HEADER: STOPPING},
+            )
+            return
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            await self._serve(op, handler, request)
+        finally:
+            self._in_flight -= 1
+            if not self._in_flight:
+                self._idle.set()
+
+    async def _serve(self, op: Op, handler: Handler, request: Request) -> None:
         try:
             reply = await handler(request.data)
         except WebTraderError as exc:
@@ -164,8 +253,13 @@ class Bridge:
             logger.exception("replying on %s failed", request.subject)
 
 
-async def connect(settings: BridgeSettings) -> NatsClient:
-    """Connect to NATS as ``engine-bridge <id>``, reconnecting forever."""
+async def connect(
+    settings: BridgeSettings, on_reconnected: Callable[[], None] | None = None
+) -> NatsClient:
+    """Connect to NATS as ``engine-bridge <id>``, reconnecting forever.
+
+    ``on_reconnected`` is called after every reconnection.
+    """
 
     async def on_error(exc: Exception) -> None:
         logger.warning("NATS: %s", exc)
@@ -173,8 +267,10 @@ async def connect(settings: BridgeSettings) -> NatsClient:
     async def on_disconnected() -> None:
         logger.info("NATS disconnected")
 
-    async def on_reconnected() -> None:
+    async def reconnected_cb() -> None:
         logger.info("NATS reconnected")
+        if on_reconnected is not None:
+            on_reconnected()
 
     return await nats.connect(
         servers=settings.nats_servers,
@@ -183,5 +279,5 @@ async def connect(settings: BridgeSettings) -> NatsClient:
         reconnect_time_wait=1,
         error_cb=on_error,
         disconnected_cb=on_disconnected,
-        reconnected_cb=on_reconnected,
+        reconnected_cb=reconnected_cb,
     )

@@ -9,12 +9,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from schemas.config import add_option
+from schemas.streams import DEFAULT_EVENT_RETENTION, DEFAULT_IDEMPOTENCY_TTL
 from schemas.subjects import check_engine_id
 
 ENGINE_KINDS = ("sim",)
 """Engines the bridge can run (``vnpy`` comes with issue 6)."""
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+MAX_REPLICAS = 5
+"""JetStream allows at most 5 replicas of a stream."""
 
 
 class SettingsError(Exception):
@@ -36,6 +40,21 @@ def parse_tick_rate(text: str) -> float:
     if not math.isfinite(rate) or rate < 0:
         raise argparse.ArgumentTypeError(f"must be a finite number >= 0 or 'max': {text!r}")
     return rate
+
+
+def parse_seconds(text: str) -> float:
+    """A duration in seconds: a finite number > 0.
+
+    Raises:
+        argparse.ArgumentTypeError: anything else.
+    """
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number of seconds > 0: {text!r}")
+    return seconds
 
 
 def parse_seed(text: str) -> int | None:
@@ -64,6 +83,14 @@ class BridgeSettings:
     """Seed of the simulated market (same seed, same price paths); None = random."""
     log_level: str = "INFO"
     """Level of the log lines written to stderr."""
+    js_replicas: int = 1
+    """Replicas of the engine's streams and KV bucket (3 on a 3-node cluster)."""
+    event_retention: float = DEFAULT_EVENT_RETENTION
+    """Seconds an order/trade/position/account event is kept in the events stream."""
+    idempotency_ttl: float = DEFAULT_IDEMPOTENCY_TTL
+    """Seconds a ``client_order_id`` keeps meaning the same order."""
+    tick_snapshots: bool = True
+    """Keep the latest tick of each contract in the engine's ticks stream."""
 
     def __post_init__(self) -> None:
         try:
@@ -76,6 +103,12 @@ class BridgeSettings:
             raise SettingsError("--tick-rate: a finite number >= 0 (or 'max')")
         if self.log_level.upper() not in LOG_LEVELS:
             raise SettingsError(f"--log-level: one of {', '.join(LOG_LEVELS)}")
+        if not 1 <= self.js_replicas <= MAX_REPLICAS:
+            raise SettingsError(f"--js-replicas: 1 to {MAX_REPLICAS}")
+        for name in ("event_retention", "idempotency_ttl"):
+            value = getattr(self, name)
+            if not math.isfinite(value) or value <= 0:
+                raise SettingsError(f"--{name.replace('_', '-')}: seconds > 0")
 
     @property
     def log_level_number(self) -> int:
@@ -125,6 +158,38 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
         help="seed of the simulated market (deterministic price paths)",
         default=None,
         type=parse_seed,
+        env=env,
+    )
+    add_option(
+        p,
+        "--js-replicas",
+        help="replicas of the engine's JetStream streams and KV bucket (1, or 3 on a cluster)",
+        default=1,
+        type=int,
+        env=env,
+    )
+    add_option(
+        p,
+        "--event-retention",
+        help="seconds order/trade/position/account events are kept in the events stream",
+        default=DEFAULT_EVENT_RETENTION,
+        type=parse_seconds,
+        env=env,
+    )
+    add_option(
+        p,
+        "--idempotency-ttl",
+        help="seconds a client_order_id keeps meaning the same order",
+        default=DEFAULT_IDEMPOTENCY_TTL,
+        type=parse_seconds,
+        env=env,
+    )
+    add_option(
+        p,
+        "--tick-snapshots",
+        help="keep the latest tick of each contract in the engine's ticks stream",
+        default=True,
+        flag=True,
         env=env,
     )
     add_option(

@@ -9,9 +9,10 @@ from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import ClassVar
 
-from engine_bridge.engine import Engine, EventListener
+from engine_bridge.engine import Engine, EventListener, RestoredState
 from engine_bridge.sim.contracts import GATEWAY_NAME, SimSpec, default_specs
 from engine_bridge.sim.exchange import Event, SimExchange, utc_now
+from engine_bridge.sim.restore import restore_exchange
 from schemas.enums import Exchange
 from schemas.errors import NotFoundError
 from schemas.objects import (
@@ -84,13 +85,30 @@ class SimEngine(Engine):
         self._task = asyncio.create_task(self._run_market(), name="sim-market")
 
     async def stop(self) -> None:
-        """Stop the market loop; no event is emitted afterwards."""
-        task, self._task = self._task, None
+        """Stop the market loop once its current step is emitted; no event afterwards."""
+        async with self._lock:
+            task, self._task = self._task, None
+            self._listener = None
         if task is not None:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._listener = None
+
+    async def restore(self, state: RestoredState) -> None:
+        """Rebuild the exchange from its events stream (see :mod:`engine_bridge.sim.restore`)."""
+        if state.empty:
+            return
+        async with self._lock:
+            restore_exchange(self.exchange, state)
+        ex = self.exchange
+        logger.info(
+            "restored %d orders (%d active), %d trades, %d positions; next orderid %d",
+            len(ex.orders),
+            len(ex.active),
+            len(ex.trades),
+            sum(1 for h in ex.portfolio.holdings.values() if h.opened),
+            ex.order_seq + 1,
+        )
 
     async def _emit(self, events: list[Event]) -> None:
         listener = self._listener
@@ -181,6 +199,11 @@ class SimEngine(Engine):
         if state is None:
             raise NotFoundError(f"unknown order {vt_orderid!r}", field="vt_orderid")
         return state.order
+
+    async def find_by_client_order_id(self, client_order_id: str) -> OrderData | None:
+        """The order sent with ``client_order_id``, or None."""
+        vt_orderid = self.exchange.client_orders.get(client_order_id)
+        return self.exchange.orders[vt_orderid].order if vt_orderid else None
 
     async def orders(self) -> list[OrderData]:
         """Every order, oldest first."""

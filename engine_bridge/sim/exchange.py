@@ -84,10 +84,14 @@ class SimExchange:
         self.orders: dict[str, OrderState] = {}
         self.active: dict[str, OrderState] = {}
         self.trades: list[TradeData] = []
+        self.client_orders: dict[str, str] = {}
+        """``client_order_id`` -> ``vt_orderid`` of every order sent with one."""
         self.subscribed: dict[str, None] = {}
         self.last_ticks: dict[str, TickData] = {}
-        self._order_seq = 0
-        self._trade_seq = 0
+        self.order_seq = 0
+        """The last orderid given (orderids are ``1``, ``2``, ...)."""
+        self.trade_seq = 0
+        """The last tradeid given."""
 
     # ------------------------------------------------------------------------ market data
 
@@ -136,12 +140,12 @@ class SimExchange:
         """Accept (or reject) an order that passed contract validation, and match it."""
         spec = self.specs[contract.vt_symbol]
         market = self.markets[contract.vt_symbol]
-        self._order_seq += 1
+        self.order_seq += 1
         order = OrderData(
             gateway_name=self.gateway_name,
             symbol=req.symbol,
             exchange=req.exchange,
-            orderid=str(self._order_seq),
+            orderid=str(self.order_seq),
             type=req.type,
             direction=req.direction,
             offset=req.offset,
@@ -150,7 +154,10 @@ class SimExchange:
             status=Status.NOTTRADED,
             datetime=self.clock(),
             reference=req.reference,
+            client_order_id=req.client_order_id,
         )
+        if req.client_order_id:
+            self.client_orders[req.client_order_id] = order.vt_orderid
         closing, holding = self.portfolio.holding_for(spec, req.direction, req.offset)
         state = OrderState(order, spec, market, holding, closing)
         self.orders[order.vt_orderid] = state
@@ -271,13 +278,13 @@ class SimExchange:
             Portfolio.open(state.holding, price, fill.volume, spec.margin_rate * notional)
         p.charge(spec.commission_rate * notional)
         market.record_trade(fill.ticks, fill.volume)
-        self._trade_seq += 1
+        self.trade_seq += 1
         trade = TradeData(
             gateway_name=self.gateway_name,
             symbol=order.symbol,
             exchange=order.exchange,
             orderid=order.orderid,
-            tradeid=str(self._trade_seq),
+            tradeid=str(self.trade_seq),
             direction=order.direction,
             offset=order.offset,
             price=price,

@@ -109,6 +109,30 @@ class Market:
             if self.bid1 + 1 + i <= self.limit_up
         ]
 
+    def resume(self, tick: TickData | None = None, last_price: float | None = None) -> None:
+        """Continue from an earlier run: its last ``tick`` (session stats, book) and/or price.
+
+        ``last_price`` (the latest trade, when newer than ``tick``) wins over the tick's last
+        price; the walk continues from the restored best bid (or from the last price).
+        """
+        if tick is not None:
+            self.last = self.ticks_of(tick.last_price)
+            self.high = self.ticks_of(tick.high_price) if tick.high_price else self.last
+            self.low = self.ticks_of(tick.low_price) if tick.low_price else self.last
+            self.last_volume = tick.last_volume
+            self.volume = tick.volume
+            self.turnover = tick.turnover
+            self.open_interest = tick.open_interest
+            bid1 = self.ticks_of(tick.bid_price_1) if tick.bid_price_1 else self.last
+        else:
+            bid1 = self.last
+        if last_price is not None:
+            self.last = self.ticks_of(last_price)
+            self.high, self.low = max(self.high, self.last), min(self.low, self.last)
+            bid1 = self.last
+        self.bid1 = self._clamp(bid1)
+        self._rebuild_book()
+
     def set_book(self, bids: list[tuple[float, float]], asks: list[tuple[float, float]]) -> None:
         """Replace the book with ``(price, volume)`` levels, best first (for tests, replays)."""
         self.bids = [Level(self.ticks_of(p), v) for p, v in bids]

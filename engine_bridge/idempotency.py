@@ -1,0 +1,203 @@
+"""Idempotent submit: the same ``client_order_id`` on the same engine is the same order.
+
+The mapping ``client_order_id`` -> ``vt_orderid`` lives in the engine's KV bucket
+(``schemas.streams.client_orders_bucket``), kept for the idempotency TTL.  A submit with a
+``client_order_id``:
+
+1. is checked against its contract first (a ``422`` reserves and creates nothing);
+2. *reserves* the id: creates its key with an empty value, only if the key does not exist
+   (one round trip — the only one added to a submit);
+3. if the key exists with a ``vt_orderid``, returns that order as the engine has it now,
+   creating nothing (a replay);
+4. if it exists but is empty, an earlier attempt reserved it and stopped (a bridge killed
+   mid-way, or one still in progress on a restarted bridge): the engine is asked for an
+   order with that ``client_order_id`` (restored from the events stream) — found: a
+   replay; not found: the earlier attempt never reached the engine, and this one goes on;
+5. sends the order, then writes its ``vt_orderid`` to the key in the background, retried
+   until stored (off the reply's path: until it lands, step 4 finds the order).
+
+Rejected orders are orders: the same id returns the same rejected order.  Submits of one
+bridge are served one at a time (one nats.micro endpoint), so two retries of one id never
+interleave inside a bridge.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+from nats.aio.client import Client as NatsClient
+from nats.errors import Error as NatsError
+from nats.js import JetStreamContext
+from nats.js.errors import APIError, KeyNotFoundError
+from nats.js.kv import KeyValue
+
+from engine_bridge.engine import Engine
+from schemas.errors import ConflictError, NotFoundError, WebTraderError
+from schemas.objects import OrderData
+from schemas.requests import OrderRequest
+from schemas.streams import client_order_key, client_orders_bucket
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+EXPECTED_LAST_SUBJECT_SEQ_HEADER = "Nats-Expected-Last-Subject-Sequence"
+WRONG_LAST_SEQUENCE = 10071
+"""JetStream error code: the key already exists (its last sequence is not 0)."""
+KV_DEADLINE = 3.0
+"""Seconds a submit keeps retrying the KV (leader election, reconnect) before a 503."""
+_BACKOFF = 0.1
+_PUT_BACKOFF_MAX = 2.0
+
+
+class UnavailableError(WebTraderError):
+    """The idempotency store cannot be reached now; the client retries with the same id."""
+
+    code = 503
+
+
+class ClientOrders:
+    """The ``client_order_id`` mappings of one engine (see the module docstring)."""
+
+    def __init__(
+        self, nc: NatsClient, js: JetStreamContext, engine: Engine, engine_id: str
+    ) -> None:
+        self.nc = nc
+        self.js = js
+        self.engine = engine
+        self.bucket = client_orders_bucket(engine_id)
+        self._prefix = f"$KV.{self.bucket}."
+        self._kv: KeyValue | None = None
+        self._writes: dict[str, asyncio.Task[None]] = {}
+
+    async def open(self) -> None:
+        """Bind to the bucket (created by :func:`engine_bridge.jetstream.ensure_layout`)."""
+        self._kv = await self.js.key_value(self.bucket)
+
+    async def close(self) -> None:
+        """Wait for mappings still being written."""
+        if self._writes:
+            await asyncio.gather(*self._writes.values(), return_exceptions=True)
+
+    async def submit(
+        self, req: OrderRequest, send: Callable[[OrderRequest], Awaitable[OrderData]]
+    ) -> tuple[OrderData, bool]:
+        """Send ``req`` once per ``client_order_id``; return the order and whether it is a replay.
+
+        Raises:
+            UnprocessableError: the contract cannot take the order (nothing reserved).
+            ConflictError: the id maps to an order the engine no longer knows.
+            UnavailableError: the KV bucket did not answer within :data:`KV_DEADLINE`.
+        """
+        cid = req.client_order_id
+        key = client_order_key(cid)
+        await self.engine.check_order(req)
+        try:
+            async with asyncio.timeout(KV_DEADLINE):
+                replay = await self._claim(cid, key)
+        except TimeoutError:
+            raise UnavailableError(
+                f"idempotency store {self.bucket} unavailable; retry with the same client_order_id",
+                field="client_order_id",
+            ) from None
+        if replay is not None:
+            return replay, True
+        order = await send(req)
+        self._remember(key, order.vt_orderid)
+        return order, False
+
+    async def _claim(self, cid: str, key: str) -> OrderData | None:
+        """Reserve ``key`` for a new order (None), or return the order it already means."""
+        while not await self._kv_call(self._reserve, key):
+            value = await self._kv_call(self._lookup, key)
+            if value is None:  # expired between the two calls: reserve again
+                continue
+            return await self._replay(cid, key, value.decode())
+        return None
+
+    async def _replay(self, cid: str, key: str, vt_orderid: str) -> OrderData | None:
+        """The order an earlier attempt made, or None if it never reached the engine."""
+        if vt_orderid:
+            try:
+                return await self.engine.get_order(vt_orderid)
+            except NotFoundError:
+                pass
+        order = await self.engine.find_by_client_order_id(cid)
+        if order is not None:
+            if not vt_orderid:
+                self._remember(key, order.vt_orderid)
+            return order
+        if vt_orderid:
+            raise ConflictError(
+                f"client_order_id {cid!r} is order {vt_orderid}, which the engine no longer knows",
+                field="client_order_id",
+            )
+        return None
+
+    # ------------------------------------------------------------------------------ KV
+
+    async def _kv_call(self, call: Callable[[str], Awaitable[T]], key: str) -> T:
+        """``call(key)``, retried on NATS failures (bounded by the caller's deadline)."""
+        backoff = _BACKOFF
+        while True:
+            try:
+                return await call(key)
+            except NatsError as exc:
+                if isinstance(exc, APIError) and (exc.code or 0) < 500:  # noqa: PLR2004
+                    raise
+                logger.warning("client orders bucket %s: %s; retrying", self.bucket, exc)
+                await asyncio.sleep(backoff)
+                backoff *= 2
+
+    async def _reserve(self, key: str) -> bool:
+        """Create ``key`` empty if it does not exist; False if it exists."""
+        try:
+            await self.js.publish(
+                self._prefix + key,
+                b"",
+                timeout=1.0,
+                headers={EXPECTED_LAST_SUBJECT_SEQ_HEADER: "0"},
+            )
+        except APIError as exc:
+            if exc.err_code == WRONG_LAST_SEQUENCE:
+                return False
+            raise
+        return True
+
+    async def _lookup(self, key: str) -> bytes | None:
+        """The value of ``key`` (``b""`` when reserved), or None if it does not exist."""
+        if self._kv is None:
+            await self.open()
+        kv = self._kv
+        if kv is None:  # pragma: no cover - open() sets it or raises
+            return None
+        try:
+            entry = await kv.get(key)
+        except KeyNotFoundError:
+            return None
+        return entry.value or b""
+
+    def _remember(self, key: str, vt_orderid: str) -> None:
+        """Write ``key`` -> ``vt_orderid`` in the background, retried until stored."""
+        if key not in self._writes:
+            task = asyncio.create_task(self._write(key, vt_orderid), name=f"map {key}")
+            self._writes[key] = task
+            task.add_done_callback(lambda _: self._writes.pop(key, None))
+
+    async def _write(self, key: str, vt_orderid: str) -> None:
+        backoff = _BACKOFF
+        while True:
+            try:
+                await self.js.publish(self._prefix + key, vt_orderid.encode(), timeout=2.0)
+            except NatsError as exc:
+                if self.nc.is_closed:
+                    logger.error("mapping %s -> %s not stored: NATS closed", key, vt_orderid)
+                    return
+                logger.warning("mapping %s -> %s not stored yet (%s)", key, vt_orderid, exc)
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _PUT_BACKOFF_MAX)
+            else:
+                return
