@@ -147,7 +147,10 @@ class EngineDirectory:
             if not self._nc.is_connected:
                 continue
             engines = list(self._entries)
-            await asyncio.gather(*(self.probe(e, LIVENESS_TIMEOUT) for e in engines))
+            try:
+                await asyncio.gather(*(self.probe(e, LIVENESS_TIMEOUT) for e in engines))
+            except Exception:  # keep probing whatever one round met
+                log.exception("engine probe round failed")
             for engine_id in engines:
                 self._report(engine_id, f"not heard from in {HEARTBEAT_TOLERANCE:g} s")
 

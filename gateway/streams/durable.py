@@ -25,7 +25,7 @@ import contextlib
 import enum
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -260,13 +260,9 @@ class DurableFeed:
         """Subscribe a fresh inbox and create the consumer delivering to it."""
         gen, nc = self.gen, self.feeds.nc
         inbox = nc.new_inbox()
-
-        async def on_msg(msg: Msg) -> None:
-            await self._on_msg(gen, msg)
-
         sub = await nc.subscribe(
             inbox,
-            cb=on_msg,
+            cb=self._callback(gen),
             pending_msgs_limit=self.feeds.pending_msgs_limit,
             pending_bytes_limit=self.feeds.pending_bytes_limit,
         )
@@ -320,41 +316,47 @@ class DurableFeed:
 
     # --- delivery -------------------------------------------------------------------------
 
-    async def _on_msg(self, gen: int, msg: Msg) -> None:
-        """Handle one delivery, heartbeat or flow-control request, strictly in order."""
-        if not self._live.is_set():
-            await self._live.wait()
-        if gen != self.gen:
-            return
-        self.activity = time.monotonic()
-        headers = msg.headers
-        if headers is not None and STATUS_HEADER in headers:
-            await self._on_status(msg, headers)
-            return
-        position = ack_position(msg.reply)
-        if position is None:
-            return
-        seq, dseq, pending = position
-        if dseq != self._dseq + 1:
-            self.request_reset(f"consumer sequence {dseq} after {self._dseq}")
-            return
-        self._dseq = dseq
-        last = self.last_seq
-        if last is None or seq > last:  # else delivered by the consumer this one replaced
-            await self._deliver(gen, msg, seq, pending)
+    def _callback(self, gen: int) -> Callable[[Msg], Awaitable[None]]:
+        """The inbox callback of consumer generation ``gen`` (stale once ``gen`` moved on)."""
+        live, outbox, tag = self._live, self.outbox, self.tag
 
-    async def _deliver(self, gen: int, msg: Msg, seq: int, pending: int) -> None:
-        outbox = self.outbox
-        paced = self.catching_up and outbox.backlog >= self._watermark
-        if paced and (not await self._wait_room() or gen != self.gen):
-            return
-        if not outbox.put((self.tag, msg.subject, msg.data or b"null", seq)):
-            return
-        self.last_seq = seq
-        if not pending:
-            self.catching_up = False
-            if self._on_caught_up is not None:
-                self._caught_up(seq)
+        async def on_msg(msg: Msg) -> None:
+            """One delivery, heartbeat or flow-control request, strictly in order."""
+            if not live.is_set():
+                await live.wait()
+            if gen != self.gen:
+                return
+            self.activity = time.monotonic()
+            headers = msg.headers
+            if headers is not None and STATUS_HEADER in headers:
+                await self._on_status(msg, headers)
+                return
+            position = ack_position(msg.reply)
+            if position is None:
+                return
+            seq, dseq, pending = position
+            if dseq != self._dseq + 1:
+                self.request_reset(f"consumer sequence {dseq} after {self._dseq}")
+                return
+            self._dseq = dseq
+            last = self.last_seq
+            if last is not None and seq <= last:
+                return  # delivered already, by the consumer this one replaced
+            paced = self.catching_up and outbox.backlog >= self._watermark
+            if paced and (not await self._wait_room() or gen != self.gen):
+                return
+            if outbox.put((tag, msg.subject, msg.data or b"null", seq)):
+                self.last_seq = seq
+                if not pending:
+                    self._idle(seq)
+
+        return on_msg
+
+    def _idle(self, seq: int) -> None:
+        """Nothing pending after ``seq``: caught up (a snapshot is complete)."""
+        self.catching_up = False
+        if self._on_caught_up is not None:
+            self._caught_up(seq)
 
     async def _wait_room(self) -> bool:
         """Wait for room below the watermark; False if the client is gone or stuck."""
