@@ -88,7 +88,7 @@ async def check_nothing_lost_nothing_duplicated(
 ) -> None:
     """Every acknowledged order is in the engine and the stream, each exactly once."""
     cids = Counter(str(o["client_order_id"]) for o in orders)
-    assert cids == Counter(flow.acked), "the engine's orders are not exactly the acked ones"
+    assert cids == Counter(list(flow.acked)), "the engine's orders are not exactly the acked ones"
     assert {o["client_order_id"]: o["vt_orderid"] for o in orders} == flow.acked
     stored = await stream_events(nc, engine_id)
     in_stream = {

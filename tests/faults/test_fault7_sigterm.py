@@ -1,8 +1,9 @@
 """Fault 7: SIGTERM to any process — in-flight requests finish, JetStream publishes are
 flushed, the process exits 0.
 
-* bridge: every submit already delivered to it when SIGTERM arrives is answered, and every
-  order it answered has its events in the engine's events stream;
+* bridge: the submit in flight when SIGTERM arrives is finished (its events acknowledged
+  by JetStream, then its reply); those queued behind it are refused with 503 and not placed;
+  the events stream holds exactly the orders answered as placed;
 * gateway: an HTTP request waiting on an engine when SIGTERM arrives gets its answer;
 * nats-server: exits 0 and, started again on the same store, still holds every event the
   bridge had acknowledged (the bridge reconnects and goes on serving).
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import signal
 
 import nats
@@ -22,12 +24,13 @@ from nats.aio.msg import Msg
 from schemas.codec import encode
 from schemas.errors import ERROR_CODE_HEADER
 from schemas.messages import EngineInfo
-from schemas.subjects import Op, request_subject
+from schemas.subjects import Op, events_pattern, request_subject
 from tests.faults.conftest import BridgeFactory, GatewayFactory
 from tests.faults.support import RESTING, WAIT, poll, rest_client, stream_events
 from tests.support.processes import ManagedProcess, NatsServer
 
-IN_FLIGHT = 50
+BURST = 500
+"""Submits sent at once; the bridge handles them one after another."""
 
 
 async def exit_code(process: ManagedProcess) -> int:
@@ -53,35 +56,70 @@ async def collect(replies: asyncio.Queue[Msg], count: int) -> list[Msg]:
     return [await asyncio.wait_for(replies.get(), WAIT) for _ in range(count)]
 
 
-async def test_sigterm_bridge_answers_every_delivered_request_and_exits_0(
-    broker: NatsServer, nc: NatsClient, bridges: BridgeFactory, eid: str
-) -> None:
-    bridge = bridges(broker.url, eid)
-    replies = await submit_burst(nc, eid, IN_FLIGHT)
-    assert bridge.proc is not None
-    bridge.proc.send_signal(signal.SIGTERM)
-    got = await collect(replies, IN_FLIGHT)
-    assert all(not (m.headers or {}).get(ERROR_CODE_HEADER) for m in got)
-    assert len({json.loads(m.data)["vt_orderid"] for m in got}) == IN_FLIGHT
-    assert await exit_code(bridge) == 0, bridge.output
+def drained(replies: asyncio.Queue[Msg]) -> list[Msg]:
+    """The replies already received."""
+    got = []
+    while not replies.empty():
+        got.append(replies.get_nowait())
+    return got
 
 
-async def test_sigterm_bridge_flushes_the_events_of_every_answered_order_to_its_stream(
+async def first_event(nc: NatsClient, engine_id: str) -> asyncio.Event:
+    """Set once the engine published an order event (it is working through the burst)."""
+    seen = asyncio.Event()
+
+    async def on_order(_: Msg) -> None:
+        seen.set()
+
+    await nc.subscribe(events_pattern(engine_id, "order.>"), cb=on_order)
+    await nc.flush()
+    return seen
+
+
+def placed(msg: Msg) -> bool:
+    """A submit reply saying the order was placed (else it must be the stop refusal)."""
+    code = (msg.headers or {}).get(ERROR_CODE_HEADER)
+    if code is None:
+        return True
+    assert code == "503", (code, msg.data)
+    assert b"stopping" in msg.data, msg.data
+    return False
+
+
+async def test_sigterm_bridge_finishes_the_request_in_flight_flushes_its_events_and_exits_0(
     broker: NatsServer, nc: NatsClient, bridges: BridgeFactory, eid: str
 ) -> None:
+    """The broker is frozen (SIGSTOP) while the bridge works through a burst of submits, so
+    one submit is in flight — placed, its events not yet acknowledged — when SIGTERM lands.
+    That one finishes once the broker thaws; the requests queued behind it are refused
+    with 503 (not placed); every order answered as placed is in the events stream, and no
+    other order is."""
     bridge = bridges(broker.url, eid)
-    replies = await submit_burst(nc, eid, IN_FLIGHT)
-    assert bridge.proc is not None
-    bridge.proc.send_signal(signal.SIGTERM)
-    answered = {json.loads(m.data)["vt_orderid"] for m in await collect(replies, IN_FLIGHT)}
+    working = await first_event(nc, eid)
+    replies = await submit_burst(nc, eid, BURST)
+    await asyncio.wait_for(working.wait(), WAIT)
+    os.kill(broker.pid, signal.SIGSTOP)
+    try:
+        before = drained(replies)
+        assert len(before) < BURST, "the burst was over before the broker froze"
+        assert bridge.proc is not None
+        bridge.proc.send_signal(signal.SIGTERM)
+        await asyncio.to_thread(bridge.wait_for, r"engine_bridge: stopping", WAIT)
+    finally:
+        os.kill(broker.pid, signal.SIGCONT)
+    after = await collect(replies, BURST - len(before))
+    assert all(placed(m) for m in before)
+    assert placed(after[0]), "the request in flight at SIGTERM was not finished"
     assert await exit_code(bridge) == 0, bridge.output
+
+    answered = {json.loads(m.data)["vt_orderid"] for m in before + after if placed(m)}
     stored = await stream_events(nc, eid)
-    ordered = {
+    in_stream = {
         json.loads(data)["vt_orderid"]
         for subject, data in stored.values()
         if ".evt.order." in subject
     }
-    assert answered <= ordered, sorted(answered - ordered)[:10]
+    assert in_stream == answered, (sorted(answered - in_stream), sorted(in_stream - answered))
 
 
 async def test_sigterm_gateway_finishes_a_request_in_flight_and_exits_0(
