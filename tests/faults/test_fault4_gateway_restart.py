@@ -106,12 +106,16 @@ async def test_orders_cut_off_by_a_gateway_kill_and_retried_by_client_order_id_a
     gw: Gateway = gateways(broker.url, eid)
     path = f"/engines/{eid}/order"
     cids = [f"gw-kill-{n}" for n in range(CUT_OFF)]
-    started = await first_order_event(nc, eid)
     async with rest_client(gw) as http:
+        answered = await post_order(http, path, "answered-before-the-kill")
+        assert answered is not None
+        started = await first_order_event(nc, eid)
         posts = [asyncio.ensure_future(post_order(http, path, cid)) for cid in cids]
         await asyncio.wait_for(started, WAIT)  # the engine is placing them: kill now
         await asyncio.to_thread(gw.kill)
         first = dict(zip(cids, await asyncio.gather(*posts), strict=True))
+    first["answered-before-the-kill"] = answered
+    cids.append("answered-before-the-kill")
 
     await asyncio.to_thread(gw.start_gateway)
     async with rest_client(gw) as http:
