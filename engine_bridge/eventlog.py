@@ -8,9 +8,11 @@ not one each.  :meth:`DurableLog.settle` waits until every event handed over so 
 acknowledged; the bridge calls it before replying to an action, so a reply is only ever
 sent for events JetStream has stored.
 
-Order is guaranteed by ``Nats-Expected-Last-Sequence``: each event says which sequence the
-stream must end at before it, so the stream stores a prefix of what was sent, never a
-later event without an earlier one.  When an acknowledgement fails or does not come
+Order is guaranteed by chaining: each event carries ``Nats-Expected-Last-Msg-Id`` with the
+id of the event sent before it (the first one after a start or a recovery
+``Nats-Expected-Last-Sequence``), so JetStream stores an event only right after its
+predecessor — the stream holds a prefix of what was sent, never a later event without an
+earlier one, whatever else writes to it.  When an acknowledgement fails or does not come
 (timeout, NATS down, stream leader election, stream missing) the log *recovers*: it stops
 taking events (the engine waits: back-pressure, never a silent drop), waits for the
 connection, finds out which of its unacknowledged events the stream holds (by their
@@ -25,14 +27,13 @@ import logging
 import secrets
 from collections import deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import msgspec
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.aio.subscription import Subscription
 from nats.errors import Error as NatsError
-from nats.js import JetStreamContext
 from nats.js.errors import NotFoundError
 
 from schemas.streams import MSG_ID_HEADER
@@ -40,8 +41,11 @@ from schemas.streams import MSG_ID_HEADER
 logger = logging.getLogger(__name__)
 
 EXPECTED_LAST_SEQ_HEADER = "Nats-Expected-Last-Sequence"
-ACK_TIMEOUT = 2.0
+EXPECTED_LAST_MSG_ID_HEADER = "Nats-Expected-Last-Msg-Id"
+ACK_TIMEOUT = 1.0
 """Seconds to wait for an acknowledgement before recovering."""
+API_TIMEOUT = 1.0
+"""Seconds a JetStream API call of a recovery may take before it is tried again."""
 WINDOW = 1024
 """Most events in flight (sent, not yet acknowledged) before :meth:`publish` waits."""
 SCAN_LIMIT = 256
@@ -81,7 +85,6 @@ class _Pending:
     payload: bytes
     ack: asyncio.Future[_PubAck]
     sent_at: float = 0.0
-    headers: dict[str, str] = field(default_factory=dict)
 
 
 class DurableLog:
@@ -94,7 +97,6 @@ class DurableLog:
     def __init__(
         self,
         nc: NatsClient,
-        js: JetStreamContext,
         stream: str,
         *,
         on_missing_stream: Callable[[], Awaitable[object]] | None = None,
@@ -102,7 +104,7 @@ class DurableLog:
         ack_timeout: float = ACK_TIMEOUT,
     ) -> None:
         self.nc = nc
-        self.js = js
+        self._api = nc.jetstream(timeout=API_TIMEOUT)
         self.stream = stream
         self.run_id = secrets.token_hex(6)
         self.window = window
@@ -114,6 +116,7 @@ class DurableLog:
         self.lost = 0
         """Events given up at close because they could not be acknowledged."""
         self._expected = 0
+        self._chain = ""
         self._issued = 0
         self._acked = 0
         self._sends = 0
@@ -174,8 +177,12 @@ class DurableLog:
         loop = asyncio.get_running_loop()
         pending = _Pending(n, f"{self.run_id}:{n}", subject, payload, loop.create_future())
         self._pending.append(pending)
-        expected, self._expected = self._expected, self._expected + 1
-        await self._send(pending, expected)
+        if self._chain:
+            headers = {MSG_ID_HEADER: pending.msg_id, EXPECTED_LAST_MSG_ID_HEADER: self._chain}
+        else:
+            headers = {MSG_ID_HEADER: pending.msg_id, EXPECTED_LAST_SEQ_HEADER: str(self._expected)}
+        self._chain = pending.msg_id
+        await self._send(pending, headers)
         self._wake.set()
 
     async def settle(self) -> int:
@@ -185,18 +192,15 @@ class DurableLog:
             await self._progress.wait()
         return self.last_seq
 
-    async def _send(self, pending: _Pending, expected: int) -> None:
+    async def _send(self, pending: _Pending, headers: dict[str, str]) -> None:
         self._sends += 1
         reply = f"{self._inbox}.{self._sends}"
         ack: asyncio.Future[_PubAck] = asyncio.get_running_loop().create_future()
         self._futures[reply] = ack
         pending.ack = ack
         pending.sent_at = asyncio.get_running_loop().time()
-        pending.headers = {MSG_ID_HEADER: pending.msg_id, EXPECTED_LAST_SEQ_HEADER: str(expected)}
         try:
-            await self.nc.publish(
-                pending.subject, pending.payload, reply=reply, headers=pending.headers
-            )
+            await self.nc.publish(pending.subject, pending.payload, reply=reply, headers=headers)
         except NatsError as exc:  # buffer full while reconnecting, closing: no ack will come
             logger.debug("event on %s not sent (%s); will recover", pending.subject, exc)
 
@@ -286,7 +290,8 @@ class DurableLog:
                 await self._resync()
                 while self._pending:
                     head = self._pending[0]
-                    await self._send(head, self.last_seq)
+                    expected = {EXPECTED_LAST_SEQ_HEADER: str(self.last_seq)}
+                    await self._send(head, {MSG_ID_HEADER: head.msg_id, **expected})
                     await asyncio.wait({head.ack}, timeout=self.ack_timeout)
                     ack = head.ack.result() if head.ack.done() else None
                     if ack is None or ack.error is not None or ack.seq <= 0:
@@ -307,7 +312,7 @@ class DurableLog:
                 )
                 self._pending.clear()
                 break
-        self._expected = self.last_seq
+        self._expected, self._chain = self.last_seq, ""
         self._recovering = False
         self._advance(self._issued if not self._pending else self._acked)
         logger.info("events stream %s: recovered at seq %d", self.stream, self.last_seq)
@@ -329,7 +334,7 @@ class DurableLog:
 
     async def _resync(self) -> None:
         """Drop from the pending events those the stream already holds; move to its end."""
-        info = await self.js.stream_info(self.stream)
+        info = await self._api.stream_info(self.stream)
         end = int(info.state.last_seq)
         if end < self.last_seq:
             logger.warning(
@@ -343,7 +348,7 @@ class DurableLog:
         held: dict[str, int] = {}
         for seq in range(start, end + 1):
             try:
-                raw = await self.js.get_msg(self.stream, seq=seq)
+                raw = await self._api.get_msg(self.stream, seq=seq)
             except NotFoundError:
                 continue
             msg_id = (raw.headers or {}).get(MSG_ID_HEADER, "")

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 import nats.errors
 from nats.js import JetStreamContext, api
-from nats.js.errors import BadRequestError, NotFoundError, ServerError, ServiceUnavailableError
+from nats.js.errors import BadRequestError, NotFoundError, ServiceUnavailableError
 
 from engine_bridge.settings import BridgeSettings
 from schemas.streams import (
@@ -43,9 +43,10 @@ TRANSIENT_ERRORS = (
     nats.errors.NoRespondersError,
     nats.errors.ConnectionReconnectingError,
     ServiceUnavailableError,
-    ServerError,
 )
-"""JetStream API failures worth retrying: no JetStream yet, no meta leader, a reconnect."""
+"""JetStream API failures worth retrying: no JetStream yet, no meta leader, a reconnect.
+
+Other API errors (e.g. 3 replicas on a single server) are configuration errors: raised."""
 
 _RETRY_MAX = 2.0
 

@@ -72,9 +72,7 @@ class Bridge:
         self.options = options or StreamOptions()
         self.started = datetime.now(UTC)
         self.js = nc.jetstream()
-        self.log = DurableLog(
-            nc, self.js, events_stream(engine_id), on_missing_stream=self.ensure_layout
-        )
+        self.log = DurableLog(nc, events_stream(engine_id), on_missing_stream=self.ensure_layout)
         self.client_orders = ClientOrders(nc, self.js, engine, engine_id)
         self.ops = Operations(
             engine, engine_id, self.started, log=self.log, client_orders=self.client_orders
@@ -142,16 +140,17 @@ class Bridge:
         task.add_done_callback(self._tasks.discard)
 
     async def stop(self) -> None:
-        """Finish in-flight requests, stop the engine, wait for acknowledgements, close NATS."""
+        """Finish in-flight requests, stop the engine, wait for acknowledgements, drain NATS.
+
+        Requests arriving meanwhile (and those queued behind the in-flight ones, answered
+        while the connection drains) get ``503``.
+        """
         self._stopping = True
         try:
             async with asyncio.timeout(STOP_WAIT):
                 await self._idle.wait()
         except TimeoutError:
             logger.warning("%d requests still running at stop", self._in_flight)
-        if self.service is not None:
-            with contextlib.suppress(NatsError):
-                await self.service.stop()
         if self._heartbeat is not None:
             self._heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):

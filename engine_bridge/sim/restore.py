@@ -8,7 +8,7 @@ The stream holds the last state of every order, position and account and every t
   order with the volume it promised (already in its position's ``frozen``);
 * trades and the tradeid counter; ``client_order_id`` -> order mapping;
 * holdings (volume, frozen close volume, average price; margin recomputed at the average
-  price, as it is kept) and the account balance;
+  price, as it is kept, then matched to the account's ``frozen``) and the account balance;
 * each market's last price (the newer of its last tick and its last trade) and, for
   contracts that had ticks, the session stats and the subscription.
 
@@ -30,6 +30,7 @@ from schemas.objects import OrderData, TickData, TradeData
 logger = logging.getLogger(__name__)
 
 _Item = TypeVar("_Item", OrderData, TradeData, TickData)
+_MARGIN_TOLERANCE = 1e-3
 
 
 def restore_exchange(ex: SimExchange, state: RestoredState) -> None:
@@ -42,6 +43,7 @@ def restore_exchange(ex: SimExchange, state: RestoredState) -> None:
     for order in sorted(_own(ex, state.orders), key=_order_key):
         _restore_order(ex, order)
     ex.order_seq = max((_number(s.order.orderid) for s in ex.orders.values()), default=0)
+    _match_account(ex, state)
 
 
 def _own(ex: SimExchange, items: Iterable[_Item]) -> list[_Item]:
@@ -95,6 +97,24 @@ def _restore_portfolio(ex: SimExchange, state: RestoredState) -> None:
         h = p.holding(key, symbol=c.symbol, exchange=c.exchange, size=c.size)
         h.volume, h.frozen, h.price, h.opened = pos.volume, pos.frozen, pos.price, True
         h.margin = spec.margin_rate * pos.price * c.size * pos.volume
+
+
+def _match_account(ex: SimExchange, state: RestoredState) -> None:
+    """Scale the recomputed margins so the account's ``frozen`` is what it was.
+
+    Margins recomputed from the (6-decimal) average prices can differ from the kept ones
+    by rounding; the account snapshot says what they summed to.  Applied only when the two
+    agree to within 0.1 % (a crash between an action's events can make them disagree).
+    """
+    p = ex.portfolio
+    accounts = [a for a in state.accounts if a.accountid == p.accountid]
+    margin = sum(h.margin for h in p.holdings.values())
+    if not accounts or margin <= 0:
+        return
+    target = accounts[-1].frozen - sum(f.per_unit * f.remaining for f in p.freezes.values())
+    if abs(target - margin) <= margin * _MARGIN_TOLERANCE:
+        for h in p.holdings.values():
+            h.margin *= target / margin
 
 
 def _restore_order(ex: SimExchange, order: OrderData) -> None:
