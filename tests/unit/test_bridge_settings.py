@@ -63,3 +63,41 @@ def test_bad_tick_rates_are_refused(value: str) -> None:
 def test_settings_that_cannot_run_a_bridge_are_refused(argv: list[str]) -> None:
     with pytest.raises(SettingsError):
         load_settings(argv, env={})
+
+
+def test_jetstream_options_default_to_one_replica_a_week_of_events_and_two_days_of_ids() -> None:
+    s = load_settings([], env={})
+    assert (s.js_replicas, s.event_retention, s.idempotency_ttl, s.tick_snapshots) == (
+        1,
+        7 * 24 * 3600.0,
+        48 * 3600.0,
+        True,
+    )
+
+
+def test_jetstream_options_from_the_command_line_and_the_environment() -> None:
+    env = {"WEBTRADER_JS_REPLICAS": "3", "WEBTRADER_TICK_SNAPSHOTS": "no"}
+    s = load_settings(["--event-retention", "3600", "--idempotency-ttl", "86400"], env=env)
+    assert (s.js_replicas, s.event_retention, s.idempotency_ttl, s.tick_snapshots) == (
+        3,
+        3600.0,
+        86400.0,
+        False,
+    )
+    assert load_settings(["--tick-snapshots"], env=env).tick_snapshots
+    assert not load_settings(["--no-tick-snapshots"], env={}).tick_snapshots
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["--event-retention", "0"], ["--idempotency-ttl", "-5"], ["--event-retention", "inf"]],
+)
+def test_durations_must_be_positive_seconds(argv: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        load_settings(argv, env={})
+
+
+@pytest.mark.parametrize("replicas", ["0", "6"])
+def test_replicas_outside_1_to_5_are_refused(replicas: str) -> None:
+    with pytest.raises(SettingsError):
+        load_settings(["--js-replicas", replicas], env={})
