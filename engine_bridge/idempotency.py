@@ -77,10 +77,19 @@ class ClientOrders:
         """Bind to the bucket (created by :func:`engine_bridge.jetstream.ensure_layout`)."""
         self._kv = await self.js.key_value(self.bucket)
 
-    async def close(self) -> None:
-        """Wait for mappings still being written."""
-        if self._writes:
-            await asyncio.gather(*self._writes.values(), return_exceptions=True)
+    async def close(self, wait: float = 10.0) -> None:
+        """Wait (up to ``wait`` seconds) for mappings still being written, then give up.
+
+        A mapping not written is not lost: its reservation stays, and the engine is asked.
+        """
+        writes = list(self._writes.values())
+        if not writes:
+            return
+        _, pending = await asyncio.wait(writes, timeout=wait)
+        for task in pending:
+            task.cancel()
+        if pending:
+            logger.warning("%d client_order_id mappings not written at stop", len(pending))
 
     async def submit(
         self, req: OrderRequest, send: Callable[[OrderRequest], Awaitable[OrderData]]

@@ -157,9 +157,13 @@ class Bridge:
                 await self._heartbeat
         for task in list(self._tasks):
             task.cancel()
-        await self.engine.stop()
+        try:
+            async with asyncio.timeout(STOP_WAIT):  # its current step may wait for JetStream
+                await self.engine.stop()
+        except TimeoutError:
+            logger.error("engine did not stop within %g s (JetStream unreachable?)", STOP_WAIT)
         await self.log.close(STOP_WAIT)
-        await self.client_orders.close()
+        await self.client_orders.close(STOP_WAIT)
         if not self.nc.is_closed:
             try:
                 await self.nc.drain()
