@@ -16,8 +16,11 @@ Scenarios:
   takes to come back; start it again: time until REST is served (both gateway and bridge
   reconnected).
 * ``cluster`` — 3 nodes, R3 streams, orders flowing one after another through the
-  gateway: SIGKILL the bridge's node (then, on a fresh cluster, the stream leader): time
-  from the kill to the next acknowledged order, and the longest gap between two acks.
+  gateway (``--request-timeout 2``, a 504 retried at once with the same
+  ``client_order_id``): SIGKILL the bridge's node while another node leads the stream
+  (then, on a fresh cluster, the stream leader): time from the kill to the next
+  acknowledged order, and the longest gap between two acks. For reference, the same
+  leader kill under a bare JetStream client publishing to an R3 stream.
 * ``gateway`` — SIGKILL the gateway and start it again at once (as a supervisor would):
   time to ready, time until a /stream client is reconnected, and until it has resumed
   (received the events placed while the gateway was down).
@@ -48,7 +51,9 @@ from pathlib import Path
 
 import httpx
 import nats
+import nats.errors
 from nats.aio.client import Client as NatsClient
+from nats.js.api import StreamConfig
 from websockets.exceptions import WebSocketException
 
 from schemas.subjects import Op, request_subject
@@ -226,7 +231,7 @@ async def bench_nats(workdir: Path, rounds: int) -> Figures:
 async def bench_cluster(workdir: Path, rounds: int) -> Figures:
     fig = Figures()
     for n in range(rounds):
-        for victim in ("bridge's node", "stream leader"):
+        for victim in ("bridge's node (a follower)", "stream leader"):
             cluster = Cluster(workdir / f"cluster-{n}-{victim.split()[0]}")
             bridge = Bridge(cluster.url, "bench", "--js-replicas", "3")
             gw = Gateway(cluster.url, "bench", "--demo", "--request-timeout", "2")
@@ -239,31 +244,93 @@ async def bench_cluster(workdir: Path, rounds: int) -> Figures:
                 for p in (gw, bridge):
                     p.stop()
                 cluster.stop()
+        cluster = Cluster(workdir / f"cluster-{n}-bare")
+        try:
+            cluster.start()
+            await bare_leader_failover(cluster, fig)
+        finally:
+            cluster.stop()
     return fig
 
 
+async def quiet(exc: Exception) -> None:
+    """nats-py error callback that keeps the benchmark's output readable."""
+
+
+async def cluster_client(cluster: Cluster) -> NatsClient:
+    return await nats.connect(
+        servers=cluster.urls, max_reconnect_attempts=-1, reconnect_time_wait=0.1, error_cb=quiet
+    )
+
+
+async def stream_leader(nc: NatsClient, stream: str) -> str:
+    info = await nc.jetstream().stream_info(stream)
+    assert info.cluster is not None
+    return str(info.cluster.leader)
+
+
+KV_STREAM = "KV_wt_bench_client_orders"
+EVENTS_STREAM = "WT_bench_EVENTS"
+
+
+async def led_by(cluster: Cluster, nc: NatsClient, node: str) -> list[str]:
+    """What ``node`` leads: the events stream, the client-order bucket, the JetStream meta."""
+    roles = []
+    if await stream_leader(nc, EVENTS_STREAM) == node:
+        roles.append("events stream")
+    if await stream_leader(nc, KV_STREAM) == node:
+        roles.append("KV bucket")
+    if await asyncio.to_thread(cluster.wait_meta_leader) == node:
+        roles.append("meta")
+    return roles
+
+
 async def failover_once(cluster: Cluster, gw: Gateway, victim: str, fig: Figures) -> None:
-    async with (
-        await nats.connect(servers=cluster.urls, max_reconnect_attempts=-1) as nc,
-        rest_client(gw) as http,
-        OrderFlow(http, "bench") as flow,
-    ):
-        await flow.wait_acked(20)
+    async with await cluster_client(cluster) as nc, rest_client(gw) as http:
         if victim == "stream leader":
-            info = await nc.jetstream().stream_info("WT_bench_EVENTS")
-            assert info.cluster is not None
-            node = cluster.node(str(info.cluster.leader))
-        else:
+            node = cluster.node(await stream_leader(nc, EVENTS_STREAM))
+        else:  # move the streams' leaders away: only the bridge's connection fails over
             node = await asyncio.to_thread(cluster.connected_node, "engine-bridge bench")
-        acked = len(flow.acked)
-        killed = signal_now(node, signal.SIGKILL)
-        await flow.wait_acked(acked + 20, timeout=60)
+            for stream in (EVENTS_STREAM, KV_STREAM):
+                while await stream_leader(nc, stream) == node.node:
+                    await nc.request(f"$JS.API.STREAM.LEADER.STEPDOWN.{stream}", b"", timeout=5)
+                    await asyncio.sleep(0.5)
+        roles = await led_by(cluster, nc, node.node)
+        gw_node = await asyncio.to_thread(cluster.connected_node, "webtrader-gateway")
+        async with OrderFlow(http, "bench") as flow:
+            await flow.wait_acked(20)
+            acked = len(flow.acked)
+            killed = signal_now(node, signal.SIGKILL)
+            await flow.wait_acked(acked + 20, timeout=60)
         after = [t for t, _ in flow.answers if t > killed]
-        fig.add(f"kill {victim} -> next order acknowledged", after[0] - killed)
+        resumed = after[0] - killed
+        fig.add(f"kill {victim} -> next order acknowledged", resumed)
         times = [t for t, _ in flow.answers]
         gaps = [b - a for a, b in itertools.pairwise(times)]
-        fig.add(f"kill {victim}: longest gap between acks", max(gaps))
-        fig.add("order round trip, steady state (median)", statistics.median(gaps[:15]))
+        fig.add("order round trip through the cluster, steady state", statistics.median(gaps[:15]))
+        fig.notes.append(
+            f"killed {node.node} ({victim}; it led: {', '.join(roles) or 'nothing'}; "
+            f"gateway {'on it' if gw_node is node else 'elsewhere'}): {fmt(resumed)}"
+        )
+    await reaped(node)
+
+
+async def bare_leader_failover(cluster: Cluster, fig: Figures) -> None:
+    """Reference: JetStream alone, a client publishing to an R3 stream, its leader killed."""
+    async with await cluster_client(cluster) as nc:
+        js = nc.jetstream()
+        await js.add_stream(StreamConfig(name="BARE", subjects=["bare.>"], num_replicas=3))
+        for n in range(10):
+            await js.publish("bare.x", b"x", headers={"Nats-Msg-Id": str(n)})
+        node = cluster.node(await stream_leader(nc, "BARE"))
+        killed = signal_now(node, signal.SIGKILL)
+        while True:
+            try:
+                await js.publish("bare.x", b"x", timeout=0.25, headers={"Nats-Msg-Id": "after"})
+                break
+            except nats.errors.Error:
+                await asyncio.sleep(0.01)
+        fig.add("reference, JetStream alone: kill R3 leader -> next ack", time.monotonic() - killed)
     await reaped(node)
 
 
@@ -276,7 +343,7 @@ async def bench_gateway(workdir: Path, rounds: int) -> Figures:
     try:
         bridge.start_bridge()
         gw.start_gateway()
-        async with await nats.connect(broker.url) as nc:
+        async with await nats.connect(broker.url, error_cb=quiet) as nc:
             for _ in range(rounds):
                 await gateway_restart_once(gw, nc, fig)
     finally:
