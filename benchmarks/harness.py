@@ -25,8 +25,11 @@ import threading
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from benchmarks import profile
 
 REPO = Path(__file__).resolve().parents[1]
 NATS_CONF = REPO / "nats.conf"
@@ -83,6 +86,15 @@ def machine() -> dict[str, Any]:
     mem = 0
     with contextlib.suppress(OSError):
         mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
+    versions = {}
+    for dist in ("litestar", "uvicorn", "uvloop", "httptools", "websockets", "nats-py", "msgspec"):
+        with contextlib.suppress(metadata.PackageNotFoundError):
+            versions[dist] = metadata.version(dist)
+    with contextlib.suppress(OSError, RuntimeError):
+        out = subprocess.run(
+            [nats_server_binary(), "--version"], capture_output=True, text=True, check=False
+        )
+        versions["nats-server"] = out.stdout.strip().rsplit(" ", 1)[-1]
     return {
         "cpu": model or platform.processor(),
         "cores": os.cpu_count(),
@@ -90,6 +102,7 @@ def machine() -> dict[str, Any]:
         "kernel": platform.release(),
         "python": platform.python_version(),
         "load_avg_at_start": os.getloadavg(),
+        "versions": versions,
     }
 
 
@@ -104,6 +117,7 @@ class Proc:
         self._stdin = stdin
         self.proc: subprocess.Popen[str] | None = None
         self._thread: threading.Thread | None = None
+        self._spy: subprocess.Popen[bytes] | None = None
         self.started_at = 0.0
 
     def start(self, ready: str | None, timeout: float = READY_TIMEOUT) -> re.Match[str] | None:
@@ -122,6 +136,7 @@ class Proc:
         )
         self._thread = threading.Thread(target=self._pump, daemon=True)
         self._thread.start()
+        self._spy = profile.start(self.name, self.proc.pid)
         return self.wait_for(ready, timeout) if ready else None
 
     def _pump(self) -> None:
@@ -181,6 +196,8 @@ class Proc:
         """Signal the child (by PID) and reap it; SIGKILL after ``timeout``."""
         if self.proc is None:
             return
+        profile.stop(self._spy)
+        self._spy = None
         if self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 self.proc.send_signal(sig)

@@ -20,13 +20,14 @@ import argparse
 import asyncio
 import datetime as dt
 import json
+import os
 import subprocess
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import coldstart, idle_ws, login, orders, slow_client, ticks
+from benchmarks import coldstart, idle_ws, login, orders, profile, slow_client, ticks
 from benchmarks.harness import REPO, machine, stack
 from benchmarks.load import login as get_token
 from benchmarks.report import render, targets
@@ -116,7 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="write the results here")
     parser.add_argument("--markdown", type=Path, help="write the tables here")
     parser.add_argument("--chart", type=Path, help="write the fan-out latency chart (PNG) here")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy every server into this directory (see profile.py)"
+    )
     args = parser.parse_args(argv)
+    if args.profile:
+        os.environ[profile.ENV] = str(args.profile.resolve())
     scale = QUICK if args.quick else FULL
     names = selected(args.only)
     started = time.time()
