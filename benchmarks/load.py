@@ -105,6 +105,7 @@ class WsFleet:
         pause: bool = False,
         idle: bool = False,
         topic: str = "tick.>",
+        deflate: bool = False,
     ) -> None:
         self.clients = clients
         argvs = []
@@ -114,6 +115,8 @@ class WsFleet:
                 args.append("--pause")
             if idle:
                 args.append("--idle")
+            if deflate:
+                args.append("--deflate")
             argvs.append(py("benchmarks.wsload", *args))
         self.workers = Workers(argvs)
         self.ready = 0

@@ -106,6 +106,8 @@ def _tick_targets(r: dict[str, Any]) -> list[Target]:
             )
         )
     for f in _get(r, "ticks", "fixed") or []:
+        if f["endpoint"] not in ("stream", "ws"):  # "+deflate": for information
+            continue
         where = "/stream" if f["endpoint"] == "stream" else "/ws/"
         label = f"{where} {f['clients']} clients x {f['rate']:g} ticks/s"
         out.append(

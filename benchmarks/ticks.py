@@ -16,7 +16,9 @@ of that client count stops there.  Endpoints:
 The **ceiling** of an endpoint at N clients is the most events/s it delivered in the sweep.
 
 **Fixed-rate targets** use the simulated engine itself as the source (``--tick-rate`` per
-contract, all seven contracts subscribed), ticks counted on NATS as the reference.
+contract, all seven contracts subscribed), ticks counted on NATS as the reference.  An
+endpoint suffixed ``+deflate`` has clients that offer permessage-deflate, as browsers do
+(for information: the other workloads' clients offer no compression).
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ SIM_CONTRACTS = (
 SIM_CATCH_UP = 1.1
 """The sim's market loop runs a little below its nominal rate at a few ms per step."""
 SATURATED_PCT = 95.0
+DEFLATE = "+deflate"
+"""Suffix of a fixed-rate endpoint whose clients offer permessage-deflate (as browsers do)."""
 SATURATED_P99_MS = 1000.0
 SOURCE_LEAD = 0.8
 """Seconds the tick source takes to start publishing (interpreter start, NATS connect)."""
@@ -177,10 +181,14 @@ async def fixed(
     await asyncio.to_thread(st.start_bridge, rate / len(SIM_CONTRACTS) * SIM_CATCH_UP)
     token = await login(st.http)
     await subscribe_all(st, token)
-    path, mode = ("/stream", "stream") if endpoint == "stream" else ("/ws/", "plain")
+    path, mode = ("/stream", "stream") if endpoint.startswith("stream") else ("/ws/", "plain")
     assert st.gateway is not None
     async with WsFleet(
-        with_token(st.ws + path, token), clients, mode=mode, procs=scale.ws_procs
+        with_token(st.ws + path, token),
+        clients,
+        mode=mode,
+        procs=scale.ws_procs,
+        deflate=endpoint.endswith(DEFLATE),
     ) as fleet:
         t0 = time.time() + scale.sweep_warmup
         t1 = t0 + scale.fixed_window
@@ -213,6 +221,8 @@ async def run(st: Stack, scale: Scale) -> dict[str, Any]:
         ("floor_frame", scale.sweep_frames),
     ]
     for endpoint, plan in plans:
+        if not plan:
+            continue
         print(f"  sweep {endpoint}", flush=True)
         if endpoint.startswith("floor"):
             floor, port = await asyncio.to_thread(start_floor, st.nats_url)

@@ -7,9 +7,10 @@ Run by the suite, not by hand::
 
 ``--mode stream`` speaks the ``/stream`` protocol (waits for ``welcome``, subscribes to
 ``--topic``, answers heartbeats with ``ping``); ``--mode plain`` only reads (vnpy's ``/ws/``,
-the floor's fan-out).  ``--pause`` makes every connection stop reading once set up (a slow
-client: its socket buffers fill, then the server's writes block); ``--idle`` reads without
-measuring.
+the floor's fan-out).  ``--deflate`` offers permessage-deflate, as browsers do (by default
+the workers offer no compression).  ``--pause`` makes every connection stop reading once set
+up (a slow client: its socket buffers fill, then the server's writes block); ``--idle`` reads
+without measuring.
 
 Once every connection is set up the worker prints ``{"ready": N, "failed": F}``; then it reads
 JSON commands on stdin, one per line, and answers each with one JSON line on stdout:
@@ -101,7 +102,7 @@ class Worker:
                     self.args.url,
                     sock=await small_buffer_socket(self.args.url) if self.args.pause else None,
                     max_size=None,
-                    compression=None,
+                    compression="deflate" if self.args.deflate else None,
                     ping_interval=None,
                     open_timeout=60,
                     close_timeout=2,
@@ -253,6 +254,7 @@ def main() -> None:
     parser.add_argument("--topic", default="tick.>")
     parser.add_argument("--pause", action="store_true")
     parser.add_argument("--idle", action="store_true")
+    parser.add_argument("--deflate", action="store_true", help="offer permessage-deflate")
     parser.add_argument("--connect-concurrency", type=int, default=32)
     args = parser.parse_args()
     try:
