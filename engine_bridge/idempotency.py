@@ -4,17 +4,18 @@ The mapping ``client_order_id`` -> ``vt_orderid`` lives in the engine's KV bucke
 (``schemas.streams.client_orders_bucket``), kept for the idempotency TTL.  A submit with a
 ``client_order_id``:
 
-1. is checked against its contract first (a ``422`` reserves and creates nothing);
-2. *reserves* the id: creates its key with an empty value, only if the key does not exist
-   (one round trip — the only one added to a submit);
-3. if the key exists with a ``vt_orderid``, returns that order as the engine has it now,
-   creating nothing (a replay);
-4. if it exists but is empty, an earlier attempt reserved it and stopped (a bridge killed
-   mid-way, or one still in progress on a restarted bridge): the engine is asked for an
-   order with that ``client_order_id`` (restored from the events stream) — found: a
-   replay; not found: the earlier attempt never reached the engine, and this one goes on;
-5. sends the order, then writes its ``vt_orderid`` to the key in the background, retried
-   until stored (off the reply's path: until it lands, step 4 finds the order).
+1. returns the order the engine already has with that ``client_order_id``, as it is now,
+   creating nothing (a replay; no round trip: the engine keeps an index);
+2. is checked against its contract (a ``422`` reserves and creates nothing);
+3. *reserves* the id: creates its key with an empty value, only if the key does not exist
+   (one round trip — the only one added to a new order);
+4. if the key exists with a ``vt_orderid`` (an order the engine did not find by its id),
+   returns that order (a replay), or ``409`` if the engine does not know it either;
+5. if it exists but is empty, an earlier attempt reserved it and stopped before its order
+   reached the engine (a bridge killed mid-way; the engine, restored from the events
+   stream, would have found the order in step 1): this attempt goes on;
+6. sends the order, then writes its ``vt_orderid`` to the key in the background, retried
+   until stored (off the reply's path: until it lands, step 1 finds the order).
 
 Rejected orders are orders: the same id returns the same rejected order.  Submits of one
 bridge are served one at a time (one nats.micro endpoint), so two retries of one id never
@@ -102,6 +103,9 @@ class ClientOrders:
             UnavailableError: the KV bucket did not answer within :data:`KV_DEADLINE`.
         """
         cid = req.client_order_id
+        known = await self.engine.find_by_client_order_id(cid)
+        if known is not None:
+            return known, True
         key = client_order_key(cid)
         await self.engine.check_order(req)
         try:

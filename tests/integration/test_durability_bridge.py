@@ -267,8 +267,19 @@ async def test_an_empty_reservation_is_settled_by_asking_the_engine(
     await kv.put(client_order_key("late"), b"")
     retry = await call(nc, eid, Op.SUBMIT, rb(client_order_id="late"))
     assert (retry.headers["Vt-Orderid"], retry.headers[REPLAYED]) == (late["vt_orderid"], "1")
-    assert await until(lambda: mapping(js, eid, "late")) == late["vt_orderid"].encode()
     assert len(await ok(nc, eid, Op.ORDERS)) == 2
+
+
+async def test_an_id_mapped_to_an_order_the_engine_no_longer_knows_is_a_409(
+    fresh_bridge: Bridge, nc: NatsClient, js: JetStreamContext
+) -> None:
+    eid = fresh_bridge.engine_id
+    kv = await js.key_value(client_orders_bucket(eid))
+    await kv.put(client_order_key("ghost"), b"SIM.999")  # e.g. older than the events kept
+    refused = await call(nc, eid, Op.SUBMIT, rb(client_order_id="ghost"))
+    assert refused.headers[ERROR_CODE_HEADER] == "409"
+    assert json.loads(refused.data)["field"] == "client_order_id"
+    assert await ok(nc, eid, Op.ORDERS) == []
 
 
 async def test_a_client_order_id_means_the_same_order_after_the_bridge_is_killed(
