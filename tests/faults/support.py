@@ -20,6 +20,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from schemas.streams import events_stream
+from schemas.subjects import events_pattern
 from tests.support.processes import Gateway
 from tests.support.ws import login, open_ws, ws_url
 
@@ -384,3 +385,32 @@ class OrderFlow:
             self._progress.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._progress.wait(), min(left, 1.0))
+
+
+CUT_OFF = 50
+"""Orders in flight when a process on their way is killed."""
+
+
+async def post_order(http: httpx.AsyncClient, path: str, cid: str) -> str | None:
+    """POST an order with ``client_order_id`` ``cid``; its vt_orderid, or None if cut off."""
+    try:
+        r = await http.post(path, json={**RESTING, "client_order_id": cid})
+    except httpx.TransportError:
+        return None
+    if r.status_code in (200, 201):
+        return str(r.json()["vt_orderid"])
+    assert r.status_code in (502, 503, 504), r.text
+    return None
+
+
+async def first_order_event(nc: NatsClient, engine_id: str) -> asyncio.Future[None]:
+    """A future done once the engine published its first order event."""
+    seen: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def on_order(_: object) -> None:
+        if not seen.done():
+            seen.set_result(None)
+
+    await nc.subscribe(events_pattern(engine_id, "order.>"), cb=on_order)
+    await nc.flush()
+    return seen

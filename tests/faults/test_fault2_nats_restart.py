@@ -4,22 +4,28 @@ Gateway and bridge reconnect by themselves (same PIDs, nothing restarted); REST 
 during the outage and never hangs; service comes back once NATS is back. /stream clients
 stay connected, are told about the outage, and miss no order/trade/position/account event:
 one that stayed connected sees every event exactly once, one that left resumes from its
-last ``seq`` without gap or duplicate.
+last ``seq`` without gap or duplicate. Orders cut off by a crash of nats-server and retried
+with their ``client_order_id`` are each placed once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 
 import httpx
 from nats.aio.client import Client as NatsClient
 
 from tests.faults.conftest import BridgeFactory, GatewayFactory
 from tests.faults.support import (
+    CUT_OFF,
     FILLING,
     RESTING,
+    WAIT,
     assert_no_gap_no_dup,
+    first_order_event,
     poll,
+    post_order,
     rest_client,
     status_of,
     stream_client,
@@ -134,3 +140,43 @@ async def test_stream_clients_stay_connected_are_told_and_miss_no_event(
             await returner.subscribe_durable(eid, resume_from=left_at)
             await returner.wait_seq(last, "the resumed events")
             assert_no_gap_no_dup(returner.seq_events(), stored, after=left_at)
+
+
+async def test_orders_cut_off_by_a_nats_crash_and_retried_by_client_order_id_are_placed_once(
+    broker: NatsServer,
+    nc: NatsClient,
+    bridges: BridgeFactory,
+    gateways: GatewayFactory,
+    eid: str,
+) -> None:
+    """nats-server is SIGKILLed while a burst of orders is being placed; once it is back,
+    every order is retried with its ``client_order_id``: each is placed exactly once, and
+    one answered before the crash is answered again with the same order."""
+    bridges(broker.url, eid)
+    gw = gateways(broker.url, eid, "--request-timeout", "2")
+    path = f"/engines/{eid}/order"
+    cids = [f"nats-crash-{n}" for n in range(CUT_OFF)]
+    async with rest_client(gw) as http:
+        answered = await post_order(http, path, "answered-before-the-crash")
+        assert answered is not None
+        working = await first_order_event(nc, eid)
+        posts = [asyncio.ensure_future(post_order(http, path, cid)) for cid in cids]
+        await asyncio.wait_for(working, WAIT)
+        await asyncio.to_thread(broker.kill)
+        first = dict(zip(cids, await asyncio.gather(*posts), strict=True))
+        first["answered-before-the-crash"] = answered
+        cids.append("answered-before-the-crash")
+
+        await asyncio.to_thread(broker.start_server)
+        await wait_served(http, f"/engines/{eid}/account")
+        retried = {}
+        for cid in cids:
+            retried[cid] = await poll(
+                functools.partial(post_order, http, path, cid), bool, f"order {cid} answered"
+            )
+        for cid, vt_orderid in first.items():
+            if vt_orderid is not None:
+                assert retried[cid] == vt_orderid, cid
+        orders = (await http.get(path)).json()
+    assert sorted(o["client_order_id"] for o in orders) == sorted(cids)
+    assert {o["vt_orderid"] for o in orders} == set(retried.values())

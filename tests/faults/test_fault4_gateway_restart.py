@@ -11,25 +11,24 @@ from __future__ import annotations
 import asyncio
 import json
 
-import httpx
 from nats.aio.client import Client as NatsClient
 
-from schemas.subjects import Op, events_pattern, request_subject
+from schemas.subjects import Op, request_subject
 from tests.faults.conftest import BridgeFactory, GatewayFactory
 from tests.faults.support import (
+    CUT_OFF,
     FILLING,
     RESTING,
     WAIT,
     assert_no_gap_no_dup,
+    first_order_event,
     poll,
+    post_order,
     rest_client,
     stream_client,
     stream_events,
 )
 from tests.support.processes import Gateway, NatsServer
-
-CUT_OFF = 50
-"""Orders in flight when the gateway is killed."""
 
 
 async def test_stream_clients_resume_after_a_gateway_restart_without_gap_or_duplicate(
@@ -68,31 +67,6 @@ async def test_stream_clients_resume_after_a_gateway_restart_without_gap_or_dupl
         )
         await ws.wait_seq(max(stored), "live events after the resume")
         assert_no_gap_no_dup(ws.seq_events(), stored, after=last)
-
-
-async def post_order(http: httpx.AsyncClient, path: str, cid: str) -> str | None:
-    """POST an order with ``client_order_id`` ``cid``; its vt_orderid, or None if cut off."""
-    try:
-        r = await http.post(path, json={**RESTING, "client_order_id": cid})
-    except httpx.TransportError:
-        return None
-    if r.status_code in (200, 201):
-        return str(r.json()["vt_orderid"])
-    assert r.status_code in (502, 503, 504), r.text
-    return None
-
-
-async def first_order_event(nc: NatsClient, engine_id: str) -> asyncio.Future[None]:
-    """A future done once the engine published its first order event."""
-    seen: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-    async def on_order(_: object) -> None:
-        if not seen.done():
-            seen.set_result(None)
-
-    await nc.subscribe(events_pattern(engine_id, "order.>"), cb=on_order)
-    await nc.flush()
-    return seen
 
 
 async def test_orders_cut_off_by_a_gateway_kill_and_retried_by_client_order_id_are_placed_once(
