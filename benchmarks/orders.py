@@ -8,7 +8,8 @@
   ``m2605.DCE``; sequential (one keep-alive client), then 16 concurrent clients spread over
   ``load_procs`` processes.
 * **order_list** - with ``orders_held`` orders on the engine (topped up straight on NATS),
-  ``GET /order`` (all) and ``GET /order?vt_symbol=m2605.DCE``, sequential.
+  ``GET /order`` (all) and ``GET /order?vt_symbol=m2605.DCE``, sequential; then
+  ``POST /order`` again, sequential, to show what the orders held cost a submit.
 """
 
 from __future__ import annotations
@@ -154,4 +155,14 @@ async def run_order_list(st: Stack, scale: Scale, token: str) -> dict[str, Any]:
         out[name] = await http_load(
             st.http, path, token=token, requests=scale.list_requests, warmup=2
         )
+    print(f"  POST /order sequential with {held['held']} orders held", flush=True)
+    out["submit_when_held"] = await http_load(
+        st.http,
+        "/order",
+        method="POST",
+        bodies=PASSIVE_ORDERS,
+        token=token,
+        requests=scale.list_requests,
+        warmup=2,
+    )
     return out

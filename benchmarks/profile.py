@@ -65,6 +65,8 @@ def summarize(path: Path, top: int) -> str:
         stack, _, count = line.rpartition(" ")
         if not stack or not count.isdigit():
             continue
+        if "_find_and_load" in stack:  # imports at start-up: not the workload
+            continue
         n = int(count)
         total += n
         frames = [LINENO.sub(")", f) for f in stack.split(";")]

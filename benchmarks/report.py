@@ -205,6 +205,10 @@ def _http(r: dict[str, Any]) -> str:
             _get(r, "order_list", "all"),
         ),
         ("GET /order?vt_symbol=", _get(r, "order_list", "filtered")),
+        (
+            f"POST /order ({_get(r, 'order_list', 'orders', 'held')} held)",
+            _get(r, "order_list", "submit_when_held"),
+        ),
         ("POST /token", _get(r, "login")),
     ]
     rows = []
