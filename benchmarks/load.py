@@ -164,6 +164,25 @@ class WsFleet:
         }
 
 
+async def nats_sequential(
+    nats_url: str, subject: str, bodies: Sequence[Any], n: int, warmup: int = 20
+) -> dict[str, Any]:
+    """``n`` NATS requests on ``subject`` one after another (bodies in rotation), from this
+    process: the latency without any HTTP in the way."""
+    payloads = [json.dumps(b, separators=(",", ":")).encode() for b in bodies] or [b""]
+    nc = await nats.connect(nats_url)
+    latencies: list[float] = []
+    try:
+        for i in range(warmup + n):
+            t = time.perf_counter()
+            await nc.request(subject, payloads[i % len(payloads)], timeout=30)
+            if i >= warmup:
+                latencies.append((time.perf_counter() - t) * 1000)
+    finally:
+        await nc.close()
+    return {"requests": n, "latency_ms": summary(latencies)}
+
+
 async def count_ticks(nats_url: str, engine: str, start: float, end: float) -> int:
     """Ticks of ``engine`` on NATS with a timestamp in ``[start, end)`` (waits until end)."""
     nc = await nats.connect(nats_url)

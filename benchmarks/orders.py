@@ -7,6 +7,8 @@
   the contract's ``limit_down`` (they always rest), alternating ``000001.SZSE`` and
   ``m2605.DCE``; sequential (one keep-alive client), then 16 concurrent clients spread over
   ``load_procs`` processes.
+* **breakdown** - the same bodies as NATS requests straight from the suite's process (no
+  HTTP): to the floor's trivial responder, and to the bridge's ``submit`` endpoint.
 * **order_list** - with ``orders_held`` orders on the engine (topped up straight on NATS),
   ``GET /order`` (all) and ``GET /order?vt_symbol=m2605.DCE``, sequential; then
   ``POST /order`` again, sequential, to show what the orders held cost a submit.
@@ -21,7 +23,7 @@ import msgspec
 import nats
 
 from benchmarks.harness import Proc, Stack, free_port, py
-from benchmarks.load import http_load
+from benchmarks.load import http_load, nats_sequential
 from benchmarks.scale import Scale
 from schemas.subjects import Op, request_subject
 
@@ -48,6 +50,9 @@ PASSIVE_ORDERS = [
 """Buys at limit_down: they rest (funds for ~6,000 of them on the sim's account)."""
 FILTER_SYMBOL = "m2605.DCE"
 WARMUP = 20
+RR_SUBJECT = "bench.floor.rr"
+"""The floor responder's subject (benchmarks.floor.RR_SUBJECT, not imported: that module
+pulls in the servers' dependencies)."""
 
 
 class Floor:
@@ -111,6 +116,11 @@ async def run_floor_and_orders(st: Stack, scale: Scale, token: str) -> dict[str,
         out["floor"]["rr_sequential"] = await sequential(floor.url, "/rr", scale, None)
         print("  POST /order sequential", flush=True)
         out["orders"]["sequential"] = await sequential(st.http, "/order", scale, token)
+        print("  NATS request-reply without HTTP: trivial responder, bridge submit", flush=True)
+        n = scale.order_sequential // 2
+        out["floor"]["nats_rr"] = await nats_sequential(st.nats_url, RR_SUBJECT, PASSIVE_ORDERS, n)
+        submit = request_subject("sim", Op.SUBMIT)
+        out["orders"]["nats_submit"] = await nats_sequential(st.nats_url, submit, PASSIVE_ORDERS, n)
         print(f"  floor POST /rr x {scale.order_clients} clients", flush=True)
         out["floor"]["rr_concurrent"] = await concurrent(floor.url, "/rr", scale, None)
         print(f"  POST /order x {scale.order_clients} clients", flush=True)

@@ -213,7 +213,7 @@ def _http(r: dict[str, Any]) -> str:
     ]
     rows = []
     for label, x in runs:
-        if x:
+        if x and "clients" in x:
             lat = x["latency_ms"]
             ok = f"{x['statuses'].get('200', 0)}/{x['requests']}"
             rows.append(
@@ -221,7 +221,17 @@ def _http(r: dict[str, Any]) -> str:
                  lat.get("p99"), lat.get("max"), x["throughput"], x["bytes_per_response"], ok]
             )  # fmt: skip
     head = "request,clients,n,p50 ms,p90 ms,p99 ms,max ms,req/s,bytes,200s"
-    return _section("HTTP", head, rows)
+    nats_runs = [
+        ("trivial responder (the floor's)", _get(r, "floor", "nats_rr")),
+        ("bridge `submit` (sim engine)", _get(r, "orders", "nats_submit")),
+    ]
+    nats_rows = [
+        [label, x["requests"], x["latency_ms"].get("p50"), x["latency_ms"].get("p99")]
+        for label, x in nats_runs
+        if x
+    ]
+    nats = _section("NATS request-reply without HTTP (sequential)", "to,n,p50 ms,p99 ms", nats_rows)
+    return "\n\n".join(filter(None, [_section("HTTP", head, rows), nats]))
 
 
 def _section(title: str, head: str, rows: list[list[Any]]) -> str:
