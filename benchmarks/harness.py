@@ -275,7 +275,7 @@ def start_nats(workdir: Path) -> tuple[Proc, str]:
     """nats-server with the repo's nats.conf on a free port; (process, url)."""
     proc = Proc(
         "nats-server",
-        [nats_server_binary(), "-c", NATS_CONF, "-p", "-1", "-sd", workdir / "js"],
+        [nats_server_binary(), "-c", str(NATS_CONF), "-p", "-1", "-sd", str(workdir / "js")],
     )
     m = proc.start(r"Listening for client connections on [\d.]+:(\d+)")
     assert m is not None

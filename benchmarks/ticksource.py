@@ -23,6 +23,7 @@ import asyncio
 import json
 import time
 from datetime import UTC, datetime
+from typing import Any
 
 import msgspec
 import nats
@@ -51,7 +52,7 @@ def templates(engine: str) -> list[tuple[str, bytes, bytes]]:
     marker = msgspec.json.encode(PLACEHOLDER)
     out = []
     for symbol, exchange, price, tick in CONTRACTS:
-        book = {f"bid_price_{i}": round(price - i * tick, 2) for i in range(1, 6)}
+        book: dict[str, Any] = {f"bid_price_{i}": round(price - i * tick, 2) for i in range(1, 6)}
         book |= {f"ask_price_{i}": round(price + i * tick, 2) for i in range(1, 6)}
         book |= {f"bid_volume_{i}": float(10 * i) for i in range(1, 6)}
         book |= {f"ask_volume_{i}": float(12 * i) for i in range(1, 6)}
