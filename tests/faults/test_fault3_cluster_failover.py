@@ -4,7 +4,8 @@ at 3 replicas (``--js-replicas 3``); a node is killed (SIGKILL) while orders flo
 Killed, separately: the node the bridge is connected to, and the events stream's leader.
 Orders keep flowing after the failover; every order the engine acknowledged is still
 there — in the engine and in the stream — and none is duplicated: each
-``client_order_id`` is one order, each ``Nats-Msg-Id`` one stream message.
+``client_order_id`` is one order, each ``Nats-Msg-Id`` one stream message. With two
+nodes gone (no quorum) submits are refused as retryable and placed once a node returns.
 """
 
 from __future__ import annotations
@@ -16,17 +17,20 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import httpx
 import nats
 import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.js.api import StreamConfig
 
-from schemas.streams import events_stream
+from schemas.streams import client_orders_bucket, events_stream
 from tests.faults.conftest import BridgeFactory, GatewayFactory
 from tests.faults.support import (
+    RESTING,
     OrderFlow,
     poll,
     rest_client,
+    status_of,
     stream_events,
     stream_msg_ids,
 )
@@ -144,3 +148,58 @@ async def test_killing_the_stream_leader_while_orders_flow_loses_and_duplicates_
     cluster: Cluster, bridges: BridgeFactory, gateways: GatewayFactory, eid: str
 ) -> None:
     await run_failover(cluster, bridges, gateways, eid, stream_leader)
+
+
+async def submit_status(http: httpx.AsyncClient, path: str, cid: str) -> int:
+    """Status of one submit with ``client_order_id`` ``cid``."""
+    return (await http.post(path, json={**RESTING, "client_order_id": cid})).status_code
+
+
+async def test_without_quorum_submits_are_refused_and_each_is_placed_once_when_a_node_returns(
+    cluster: Cluster, bridges: BridgeFactory, gateways: GatewayFactory, eid: str
+) -> None:
+    """Two of three nodes die — the ones not leading the client-order bucket — so the
+    streams have no quorum: a submit is answered 503 (bucket unreachable) or 504 (outcome
+    unknown), never anything else; once one node is back its retry places it, once."""
+    bridges(cluster.url, eid, "--js-replicas", "3")
+    gw = gateways(cluster.url, eid)
+    path = f"/engines/{eid}/order"
+    async with rest_client(gw) as http:
+        assert await submit_status(http, path, "before") == 201
+        nc = await nats.connect(servers=cluster.urls, name="quorum-check")
+        try:
+            survivor = await bucket_leader(nc, eid)
+        finally:
+            await nc.close()
+        victims = [node for node in cluster.nodes if node.node != survivor]
+        for node in victims:
+            await asyncio.to_thread(node.kill)
+        # gateway and bridge both reach the survivor (queries need no quorum) ...
+        await poll(
+            lambda: status_of(http, f"/engines/{eid}/account"),
+            lambda s: s == 200,
+            "gateway and bridge connected to the surviving node",
+        )
+        # ... but a submit needs the bucket and the stream, which cannot commit
+        during = [await submit_status(http, path, "during") for _ in range(2)]
+        assert set(during) <= {503, 504}, during
+
+        await asyncio.to_thread(victims[0].start_node)
+        statuses: list[int] = []
+
+        async def retry() -> int:
+            statuses.append(await submit_status(http, path, "during"))
+            return statuses[-1]
+
+        await poll(retry, lambda s: s in (200, 201), "the submit placed once quorum is back")
+        assert set(statuses[:-1]) <= {503, 504}, statuses
+        orders = (await http.get(path)).json()
+    assert sorted(o["client_order_id"] for o in orders) == ["before", "during"]
+
+
+async def bucket_leader(nc: NatsClient, engine_id: str) -> str:
+    """The node leading the engine's client-order bucket."""
+    info = await nc.jetstream().stream_info(f"KV_{client_orders_bucket(engine_id)}")
+    assert info.cluster is not None
+    assert info.cluster.leader
+    return info.cluster.leader
