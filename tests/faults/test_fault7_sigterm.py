@@ -24,9 +24,16 @@ from nats.aio.msg import Msg
 from schemas.codec import encode
 from schemas.errors import ERROR_CODE_HEADER
 from schemas.messages import EngineInfo
-from schemas.subjects import Op, events_pattern, request_subject
+from schemas.subjects import Op, request_subject
 from tests.faults.conftest import BridgeFactory, GatewayFactory
-from tests.faults.support import RESTING, WAIT, poll, rest_client, stream_events
+from tests.faults.support import (
+    RESTING,
+    WAIT,
+    first_order_event,
+    poll,
+    rest_client,
+    stream_events,
+)
 from tests.support.processes import ManagedProcess, NatsServer
 
 BURST = 500
@@ -64,18 +71,6 @@ def drained(replies: asyncio.Queue[Msg]) -> list[Msg]:
     return got
 
 
-async def first_event(nc: NatsClient, engine_id: str) -> asyncio.Event:
-    """Set once the engine published an order event (it is working through the burst)."""
-    seen = asyncio.Event()
-
-    async def on_order(_: Msg) -> None:
-        seen.set()
-
-    await nc.subscribe(events_pattern(engine_id, "order.>"), cb=on_order)
-    await nc.flush()
-    return seen
-
-
 def placed(msg: Msg) -> bool:
     """A submit reply saying the order was placed (else it must be the stop refusal)."""
     code = (msg.headers or {}).get(ERROR_CODE_HEADER)
@@ -95,9 +90,9 @@ async def test_sigterm_bridge_finishes_the_request_in_flight_flushes_its_events_
     with 503 (not placed); every order answered as placed is in the events stream, and no
     other order is."""
     bridge = bridges(broker.url, eid)
-    working = await first_event(nc, eid)
+    working = await first_order_event(nc, eid)
     replies = await submit_burst(nc, eid, BURST)
-    await asyncio.wait_for(working.wait(), WAIT)
+    await asyncio.wait_for(working, WAIT)
     os.kill(broker.pid, signal.SIGSTOP)
     try:
         before = drained(replies)
