@@ -17,7 +17,6 @@ import os
 import signal
 
 import nats
-import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 
