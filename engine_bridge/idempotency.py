@@ -48,6 +48,9 @@ T = TypeVar("T")
 EXPECTED_LAST_SUBJECT_SEQ_HEADER = "Nats-Expected-Last-Subject-Sequence"
 WRONG_LAST_SEQUENCE = 10071
 """JetStream error code: the key already exists (its last sequence is not 0)."""
+LAST_SEQUENCE_NOT_READY = 10164
+"""JetStream error code: 'expected last sequence per subject temporarily unavailable' (no
+quorum): retried until the submit's deadline, then answered 503."""
 KV_DEADLINE = 3.0
 """Seconds a submit keeps retrying the KV (leader election, reconnect) before a 503."""
 _BACKOFF = 0.1
@@ -159,7 +162,11 @@ class ClientOrders:
             try:
                 return await call(key)
             except NatsError as exc:
-                if isinstance(exc, APIError) and (exc.code or 0) < 500:  # noqa: PLR2004
+                retryable = not isinstance(exc, APIError) or (
+                    (exc.code or 0) >= 500  # noqa: PLR2004
+                    or exc.err_code == LAST_SEQUENCE_NOT_READY
+                )
+                if not retryable:
                     raise
                 logger.warning("client orders bucket %s: %s; retrying", self.bucket, exc)
                 await asyncio.sleep(backoff)
