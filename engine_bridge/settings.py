@@ -8,7 +8,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from schemas.config import add_option
+from schemas.config import add_option, parse_tick_rate
 from schemas.streams import DEFAULT_EVENT_RETENTION, DEFAULT_IDEMPOTENCY_TTL
 from schemas.subjects import check_engine_id
 
@@ -23,23 +23,6 @@ MAX_REPLICAS = 5
 
 class SettingsError(Exception):
     """The settings cannot run a bridge; the message says what to fix."""
-
-
-def parse_tick_rate(text: str) -> float:
-    """``--tick-rate``: ticks per second per subscribed contract; ``max`` (or 0) = unthrottled.
-
-    Raises:
-        argparse.ArgumentTypeError: not ``max`` nor a finite number >= 0.
-    """
-    if text.strip().lower() == "max":
-        return 0.0
-    try:
-        rate = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number or 'max': {text!r}") from None
-    if not math.isfinite(rate) or rate < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0 or 'max': {text!r}")
-    return rate
 
 
 def parse_seconds(text: str) -> float:

@@ -7,6 +7,7 @@ own frozen settings object from them in ``main()``.
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Mapping
 from typing import Any
@@ -72,3 +73,20 @@ def redact_url(url: str) -> str:
             split = split._replace(netloc="***@" + split.netloc.rpartition("@")[2])
         parts.append(urlunsplit(split))
     return ",".join(parts)
+
+
+def parse_tick_rate(text: str) -> float:
+    """``--tick-rate``: ticks per second per subscribed contract; ``max`` (or 0) = unthrottled.
+
+    Raises:
+        argparse.ArgumentTypeError: not ``max`` nor a finite number >= 0.
+    """
+    if text.strip().lower() == "max":
+        return 0.0
+    try:
+        rate = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number or 'max': {text!r}") from None
+    if not math.isfinite(rate) or rate < 0:
+        raise argparse.ArgumentTypeError(f"must be a finite number >= 0 or 'max': {text!r}")
+    return rate

@@ -17,10 +17,10 @@ from importlib import metadata
 from pathlib import Path
 
 from schemas.config import add_option
+from schemas.config import parse_tick_rate as tick_rate_type
 from webtrader import natsserver
 from webtrader.demo import DemoSettings, PortInUseError, child_env, ensure_port_free, run_demo
 from webtrader.demo import parse_port as port_type
-from webtrader.demo import parse_tick_rate as tick_rate_type
 
 PASSTHROUGH = {"bridge": "engine_bridge", "gateway": "gateway"}
 """Subcommands that run another module with the rest of the command line."""

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import math
 import os
 import socket
 import sys
@@ -25,23 +24,6 @@ ENGINE_ID = "sim"
 READY_TIMEOUT = 60.0
 """Seconds each child may take to print its readiness line."""
 DEMO_LOGIN = ("vnpy", "vnpy")
-
-
-def parse_tick_rate(text: str) -> float:
-    """``--tick-rate``: a number >= 0, or ``max`` (= 0, as fast as possible).
-
-    Raises:
-        argparse.ArgumentTypeError: anything else.
-    """
-    if text.strip().lower() == "max":
-        return 0.0
-    try:
-        rate = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number or 'max': {text!r}") from None
-    if not math.isfinite(rate) or rate < 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number >= 0 or 'max': {text!r}")
-    return rate
 
 
 def parse_port(text: str) -> int:
