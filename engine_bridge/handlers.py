@@ -22,6 +22,7 @@ from engine_bridge.eventlog import DurableLog
 from engine_bridge.idempotency import ClientOrders
 from engine_bridge.query import apply_query
 from schemas.codec import decode, encode
+from schemas.errors import REPLAYED_HEADER, VT_ORDERID_HEADER
 from schemas.messages import EngineInfo
 from schemas.requests import (
     CancelAllRequest,
@@ -36,13 +37,6 @@ from schemas.subjects import Op
 
 VERSION = "0.1.0"
 """Version of the bridge: the nats.micro service version and ``EngineInfo.version``."""
-
-VT_ORDERID_HEADER = "Vt-Orderid"
-"""Header of the ``submit`` reply carrying the new order's ``vt_orderid``."""
-
-REPLAYED_HEADER = "Wt-Replayed"
-"""Header (``1``) of a ``submit`` reply returning the existing order of a known
-``client_order_id``: nothing was created."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,6 +14,11 @@ import msgspec
 ERROR_HEADER = "Nats-Service-Error"
 ERROR_CODE_HEADER = "Nats-Service-Error-Code"
 
+VT_ORDERID_HEADER = "Vt-Orderid"
+"""Header of a successful ``submit`` reply: the order's ``vt_orderid``."""
+REPLAYED_HEADER = "Wt-Replayed"
+"""Header (``1``) of a ``submit`` reply that returned an existing order for its client_order_id."""
+
 
 class ErrorBody(msgspec.Struct, frozen=True, kw_only=True, omit_defaults=True):
     """JSON body of every error: what went wrong and, for bad input, which field."""

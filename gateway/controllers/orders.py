@@ -43,14 +43,11 @@ from gateway.errors import (
     submit_error_responses,
 )
 from schemas.codec import encode
-from schemas.errors import BadRequestError
+from schemas.errors import REPLAYED_HEADER, VT_ORDERID_HEADER, BadRequestError
 from schemas.objects import OrderData
 from schemas.requests import CancelAllRequest, CancelRequest, OrderLookup, OrderRequest
 from schemas.subjects import Op
 
-VT_ORDERID_HEADER = "Vt-Orderid"
-REPLAYED_HEADER = "Wt-Replayed"
-"""Reply header of a submit answered with an order that already existed (value ``1``)."""
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 CLIENT_ORDER_ID = "client_order_id"
 _KEY_RE = re.compile(r"[\x21-\x7e]{1,64}")
