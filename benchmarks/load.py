@@ -22,7 +22,7 @@ from urllib.parse import quote
 import httpx
 import nats
 
-from benchmarks.harness import Workers, py, split
+from benchmarks.harness import Workers, cpu_seconds, py, split
 from benchmarks.stats import hist_summary, merge, summary
 
 DEMO_LOGIN = {"username": "vnpy", "password": "vnpy"}
@@ -53,9 +53,11 @@ async def http_load(
     procs: int = 1,
     warmup: int = 10,
     offset: int = 0,
+    servers: dict[str, int] | None = None,
 ) -> dict[str, Any]:
     """``clients`` keep-alive clients each sending ``requests`` requests, over ``procs``
-    processes started together; latency summary (ms), throughput (req/s), statuses, bytes.
+    processes started together; latency summary (ms), throughput (req/s), statuses, bytes,
+    and the CPU time per request of each of ``servers`` (name -> PID) during the run.
     """
     with tempfile.TemporaryDirectory(prefix="wt-load-") as tmp:
         body_file = Path(tmp) / "bodies.json"
@@ -73,7 +75,9 @@ async def http_load(
         workers = Workers(argvs)
         try:
             await workers.start()
+            cpu0 = {name: cpu_seconds(pid) for name, pid in (servers or {}).items()}
             replies = await workers.ask({"cmd": "go"}, timeout=600)
+            cpu = {n: cpu_seconds(pid) - cpu0[n] for n, pid in (servers or {}).items()}
         finally:
             await asyncio.to_thread(workers.stop)
     latencies = [x for r in replies for x in r["latencies_ms"]]
@@ -89,6 +93,7 @@ async def http_load(
         "throughput": len(latencies) / elapsed if elapsed > 0 else 0.0,
         "statuses": statuses,
         "bytes_per_response": sum(r["bytes"] for r in replies) / max(1, len(latencies)),
+        "cpu_ms_per_request": {n: 1000 * c / max(1, len(latencies)) for n, c in cpu.items()},
     }
 
 

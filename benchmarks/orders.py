@@ -80,7 +80,9 @@ class Floor:
         return f"http://127.0.0.1:{self.port}"
 
 
-async def sequential(base: str, path: str, scale: Scale, token: str | None) -> dict[str, Any]:
+async def sequential(
+    base: str, path: str, scale: Scale, token: str | None, servers: dict[str, int]
+) -> dict[str, Any]:
     return await http_load(
         base,
         path,
@@ -89,10 +91,13 @@ async def sequential(base: str, path: str, scale: Scale, token: str | None) -> d
         token=token,
         requests=scale.order_sequential,
         warmup=WARMUP,
+        servers=servers,
     )
 
 
-async def concurrent(base: str, path: str, scale: Scale, token: str | None) -> dict[str, Any]:
+async def concurrent(
+    base: str, path: str, scale: Scale, token: str | None, servers: dict[str, int]
+) -> dict[str, Any]:
     return await http_load(
         base,
         path,
@@ -103,6 +108,7 @@ async def concurrent(base: str, path: str, scale: Scale, token: str | None) -> d
         requests=scale.order_client_requests,
         procs=scale.load_procs,
         warmup=2,
+        servers=servers,
     )
 
 
@@ -110,21 +116,25 @@ async def run_floor_and_orders(st: Stack, scale: Scale, token: str) -> dict[str,
     """Floor and gateway alternately: sequential, then concurrent."""
     floor = Floor(st.nats_url)
     await asyncio.to_thread(floor.start)
+    assert st.gateway is not None
+    assert st.bridge is not None
+    ours = {"gateway": st.gateway.pid, "bridge": st.bridge.pid, "nats-server": st.nats.pid}
+    theirs = {"app": floor.app.pid, "responder": floor.responder.pid, "nats-server": st.nats.pid}
     try:
         out: dict[str, Any] = {"floor": {}, "orders": {}}
         print("  floor POST /rr sequential", flush=True)
-        out["floor"]["rr_sequential"] = await sequential(floor.url, "/rr", scale, None)
+        out["floor"]["rr_sequential"] = await sequential(floor.url, "/rr", scale, None, theirs)
         print("  POST /order sequential", flush=True)
-        out["orders"]["sequential"] = await sequential(st.http, "/order", scale, token)
+        out["orders"]["sequential"] = await sequential(st.http, "/order", scale, token, ours)
         print("  NATS request-reply without HTTP: trivial responder, bridge submit", flush=True)
         n = scale.order_sequential // 2
         out["floor"]["nats_rr"] = await nats_sequential(st.nats_url, RR_SUBJECT, PASSIVE_ORDERS, n)
         submit = request_subject("sim", Op.SUBMIT)
         out["orders"]["nats_submit"] = await nats_sequential(st.nats_url, submit, PASSIVE_ORDERS, n)
         print(f"  floor POST /rr x {scale.order_clients} clients", flush=True)
-        out["floor"]["rr_concurrent"] = await concurrent(floor.url, "/rr", scale, None)
+        out["floor"]["rr_concurrent"] = await concurrent(floor.url, "/rr", scale, None, theirs)
         print(f"  POST /order x {scale.order_clients} clients", flush=True)
-        out["orders"]["concurrent"] = await concurrent(st.http, "/order", scale, token)
+        out["orders"]["concurrent"] = await concurrent(st.http, "/order", scale, token, ours)
     finally:
         await asyncio.to_thread(floor.stop)
     return out

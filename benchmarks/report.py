@@ -231,7 +231,13 @@ def _http(r: dict[str, Any]) -> str:
         if x
     ]
     nats = _section("NATS request-reply without HTTP (sequential)", "to,n,p50 ms,p99 ms", nats_rows)
-    return "\n\n".join(filter(None, [_section("HTTP", head, rows), nats]))
+    cpu_rows = [
+        [label, x["clients"], ", ".join(f"{k} {v:.2f}" for k, v in x["cpu_ms_per_request"].items())]
+        for label, x in runs
+        if x and x.get("cpu_ms_per_request")
+    ]
+    cpu = _section("Server CPU per request (ms)", "request,clients,CPU ms per request", cpu_rows)
+    return "\n\n".join(filter(None, [_section("HTTP", head, rows), nats, cpu]))
 
 
 def _section(title: str, head: str, rows: list[list[Any]]) -> str:
