@@ -59,6 +59,9 @@ def serve(settings: GatewaySettings) -> int:
         access_log=False,
         log_level="info",
         server_header=False,
+        # Browsers always offer permessage-deflate; compressing every frame costs more CPU
+        # than the loopback/LAN bandwidth it saves (docs/performance.md, profile notes).
+        ws_per_message_deflate=False,
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _ignore_signal)
