@@ -48,6 +48,24 @@ def gateway(nats_server: NatsServer, sim_bridge: Bridge) -> Iterator[Gateway]:
     gw.stop()
 
 
+@pytest.fixture(scope="module")
+def module_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
+    """A nats-server of one test module's own, for tests that need a broker to themselves."""
+    server = NatsServer(tmp_path_factory.mktemp("module-js"))
+    server.start_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def quick_gateway(module_nats: NatsServer) -> Iterator[Gateway]:
+    """A demo gateway on ``module_nats`` giving engines 0.5 s to answer; no ``sim`` runs there."""
+    gw = Gateway(module_nats.url, DEFAULT_ENGINE, "--demo", "--request-timeout", "0.5")
+    gw.start_gateway()
+    yield gw
+    gw.stop()
+
+
 @pytest.fixture
 def engine_id() -> str:
     """A fresh engine id, so a test's subjects are its own."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import signal
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import httpx
 import nats
@@ -23,35 +23,18 @@ from schemas.messages import EngineInfo
 from tests.support.processes import Gateway, ManagedProcess, NatsServer, python_module
 
 
-@pytest.fixture(scope="module")
-def own_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    server = NatsServer(tmp_path_factory.mktemp("resilience-js"))
-    server.start_server()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def own_gateway(own_nats: NatsServer) -> Iterator[Gateway]:
-    """A demo gateway whose default engine ``sim`` is not running."""
-    gw = Gateway(own_nats.url, "sim", "--demo", "--request-timeout", "0.5")
-    gw.start_gateway()
-    yield gw
-    gw.stop()
-
-
 @pytest.fixture
-async def http(own_gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
-    async with httpx.AsyncClient(base_url=own_gateway.url, timeout=10) as c:
+async def http(quick_gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=quick_gateway.url, timeout=10) as c:
         r = await c.post("/token", data={"username": "vnpy", "password": "vnpy"})
         c.headers["Authorization"] = f"Bearer {r.json()['access_token']}"
         yield c
 
 
 @pytest.fixture
-async def fake_engine(own_nats: NatsServer) -> AsyncIterator[Client]:
+async def fake_engine(module_nats: NatsServer) -> AsyncIterator[Client]:
     """A NATS client that plays engine ``fake``: it answers ``info`` and whatever a test adds."""
-    nc = await nats.connect(own_nats.url, name="fake-engine", max_reconnect_attempts=-1)
+    nc = await nats.connect(module_nats.url, name="fake-engine", max_reconnect_attempts=-1)
     info = encode(EngineInfo(engine_id="fake", engine="fake", version="0", gateway_name="F"))
 
     async def on_info(msg: Msg) -> None:
@@ -118,7 +101,7 @@ async def test_default_engine_not_running_is_503_and_listed_down(
 
 
 async def test_nats_outage_answers_503_then_recovers(
-    http: httpx.AsyncClient, own_nats: NatsServer, fake_engine: Client
+    http: httpx.AsyncClient, module_nats: NatsServer, fake_engine: Client
 ) -> None:
     async def on_accounts(msg: Msg) -> None:
         await msg.respond(b"[]")
@@ -127,7 +110,7 @@ async def test_nats_outage_answers_503_then_recovers(
     await fake_engine.flush()
     assert (await http.get("/engines/fake/account")).status_code == 200
 
-    own_nats.stop()
+    module_nats.stop()
     for _ in range(20):  # until the gateway has noticed the closed socket (a request sent
         r = await http.get("/engines/fake/account")  # just before that times out: 504)
         if r.status_code != 504:
@@ -135,7 +118,7 @@ async def test_nats_outage_answers_503_then_recovers(
     assert r.status_code == 503, r.text
     assert "NATS" in r.json()["detail"]
 
-    own_nats.start_server()  # same port: both clients reconnect by themselves
+    module_nats.start_server()  # same port: both clients reconnect by themselves
     for _ in range(100):
         r = await http.get("/engines/fake/account")
         if r.status_code == 200:
@@ -147,16 +130,16 @@ async def test_nats_outage_answers_503_then_recovers(
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["TERM", "INT"])
-def test_signal_shuts_down_gracefully_with_exit_0(own_nats: NatsServer, sig: int) -> None:
-    gw = Gateway(own_nats.url, "sim", "--demo")
+def test_signal_shuts_down_gracefully_with_exit_0(module_nats: NatsServer, sig: int) -> None:
+    gw = Gateway(module_nats.url, "sim", "--demo")
     gw.start_gateway()
     assert gw.stop(sig) == 0, gw.output
 
 
-def test_port_0_announces_the_real_port(own_nats: NatsServer) -> None:
+def test_port_0_announces_the_real_port(module_nats: NatsServer) -> None:
     proc = ManagedProcess(
         "gateway-port0",
-        python_module("gateway", "--nats-url", own_nats.url, "--port", "0", "--demo"),
+        python_module("gateway", "--nats-url", module_nats.url, "--port", "0", "--demo"),
     )
     m = proc.start(r"gateway ready http://127\.0\.0\.1:(\d+)$")
     try:
@@ -168,7 +151,7 @@ def test_port_0_announces_the_real_port(own_nats: NatsServer) -> None:
         proc.stop()
 
 
-def test_start_without_nats_fails_with_a_clear_message(own_nats: NatsServer) -> None:
+def test_start_without_nats_fails_with_a_clear_message(module_nats: NatsServer) -> None:
     dead = "nats://127.0.0.1:9"  # discard port: nothing listens
     proc = ManagedProcess(
         "gateway-no-nats",
@@ -181,10 +164,10 @@ def test_start_without_nats_fails_with_a_clear_message(own_nats: NatsServer) -> 
     proc.stop()
 
 
-def test_missing_settings_exit_2_naming_them(own_nats: NatsServer) -> None:
+def test_missing_settings_exit_2_naming_them(module_nats: NatsServer) -> None:
     proc = ManagedProcess(
         "gateway-no-secret",
-        [sys.executable, "-m", "gateway", "--nats-url", own_nats.url],
+        [sys.executable, "-m", "gateway", "--nats-url", module_nats.url],
         env={"WEBTRADER_JWT_SECRET": "", "WEBTRADER_DEMO": ""},
     )
     proc.start(r"--jwt-secret")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -129,28 +129,10 @@ async def test_same_id_as_body_and_header_is_accepted(
 # --- timeouts: an engine that receives the submit and never answers ---------------------
 
 
-@pytest.fixture(scope="module")
-def own_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    """A nats-server for a gateway with a short request timeout."""
-    server = NatsServer(tmp_path_factory.mktemp("idem-nats"))
-    server.start_server()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def quick_gateway(own_nats: NatsServer) -> Iterator[Gateway]:
-    """A gateway that gives engines 0.5 s to answer."""
-    gw = Gateway(own_nats.url, "sim", "--demo", "--request-timeout", "0.5")
-    gw.start_gateway()
-    yield gw
-    gw.stop()
-
-
 @pytest.fixture
-async def silent_engine(own_nats: NatsServer) -> AsyncIterator[Client]:
+async def silent_engine(module_nats: NatsServer) -> AsyncIterator[Client]:
     """Engine ``silent``: answers ``info``, receives ``submit`` and never replies."""
-    nc = await nats.connect(own_nats.url, name="silent-engine")
+    nc = await nats.connect(module_nats.url, name="silent-engine")
     info = encode(EngineInfo(engine_id="silent", engine="fake", version="0", gateway_name="F"))
 
     async def on_info(msg: Msg) -> None:
