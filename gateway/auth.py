@@ -9,10 +9,11 @@ from __future__ import annotations
 import hmac
 import time
 import uuid
-from dataclasses import dataclass
+from collections.abc import Iterable
 
 import jwt
 
+from gateway.access import ALL_ENGINES, Principal, Role
 from gateway.settings import GatewaySettings
 
 ALGORITHM = "HS256"
@@ -24,14 +25,6 @@ class AuthError(Exception):
     """The credentials or token are not acceptable; the message is safe to show."""
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who a verified token speaks for."""
-
-    username: str
-    expires_at: float
-
-
 def check_password(settings: GatewaySettings, username: str, password: str) -> bool:
     """Constant-time check of a login against the configured one."""
     user_ok = hmac.compare_digest(username.encode(), settings.username.encode())
@@ -39,11 +32,23 @@ def check_password(settings: GatewaySettings, username: str, password: str) -> b
     return user_ok and pass_ok
 
 
-def issue_token(settings: GatewaySettings, username: str, now: float | None = None) -> str:
-    """A signed access token for ``username``, valid for ``settings.token_ttl`` seconds."""
+def issue_token(
+    settings: GatewaySettings,
+    username: str,
+    role: Role = Role.ADMIN,
+    engines: Iterable[str] = (ALL_ENGINES,),
+    now: float | None = None,
+) -> str:
+    """A signed access token for ``username``, valid for ``settings.token_ttl`` seconds.
+
+    Claims: ``sub``, ``iss``, ``aud``, ``iat``, ``exp``, ``jti``, ``role`` (a :class:`Role`
+    value) and ``engines`` (list of engine ids, ``"*"`` for all).
+    """
     issued = int(time.time() if now is None else now)
     claims = {
         "sub": username,
+        "role": str(role),
+        "engines": sorted(engines),
         "iss": ISSUER,
         "aud": AUDIENCE,
         "iat": issued,
@@ -68,13 +73,26 @@ def verify_token(settings: GatewaySettings, token: str) -> Principal:
             algorithms=[ALGORITHM],
             audience=AUDIENCE,
             issuer=ISSUER,
-            options={"require": ["sub", "exp", "iat", "iss", "aud"]},
+            options={"require": ["sub", "exp", "iat", "iss", "aud", "jti", "role", "engines"]},
         )
     except jwt.ExpiredSignatureError:
         raise AuthError("access token expired") from None
     except jwt.InvalidTokenError:
         raise AuthError("invalid access token") from None
-    return Principal(username=str(claims["sub"]), expires_at=float(claims["exp"]))
+    engines = claims["engines"]
+    try:
+        role = Role(claims["role"])
+    except (ValueError, TypeError):
+        raise AuthError("invalid access token") from None
+    if not isinstance(engines, list) or not all(isinstance(e, str) for e in engines):
+        raise AuthError("invalid access token")
+    return Principal(
+        username=str(claims["sub"]),
+        role=role,
+        engines=frozenset(engines),
+        expires_at=float(claims["exp"]),
+        token_id=str(claims["jti"]),
+    )
 
 
 def bearer_token(authorization: str | None) -> str:

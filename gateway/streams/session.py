@@ -25,7 +25,8 @@ from litestar.types import (
     WebSocketSendEvent,
 )
 
-from gateway.auth import AuthError, Principal, bearer_token, verify_token
+from gateway.access import Principal
+from gateway.auth import AuthError, bearer_token, verify_token
 from gateway.settings import GatewaySettings
 from gateway.streams.client_queue import Outbox, OutboxOverflowError
 from gateway.streams.hub import Hub, Sink
