@@ -9,12 +9,14 @@ status — Litestar's own 404/405/401/400 included — and nothing ever leaks a 
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, ClassVar
 
 import msgspec
 from litestar import MediaType, Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIHeader, OpenAPIResponse, OpenAPIType, Reference, Schema
 from litestar.types import ExceptionHandlersMap
 
 from schemas.codec import encode
@@ -23,6 +25,8 @@ from schemas.errors import ErrorBody, WebTraderError, error_from_validation
 log = logging.getLogger("gateway.errors")
 
 BEARER_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+RETRY_AFTER = "Retry-After"
+"""Header of a 429: whole seconds to wait."""
 
 
 class GatewayError(Exception):
@@ -55,6 +59,22 @@ class NotAuthenticatedError(GatewayError):
 
     def __init__(self, detail: str) -> None:
         super().__init__(detail, headers=BEARER_CHALLENGE)
+
+
+class PermissionDeniedError(GatewayError):
+    """Authenticated, but the principal may not do this (role, or an engine outside its list)."""
+
+    status_code = 403
+
+
+class TooManyRequestsError(GatewayError):
+    """Too many attempts (login rate limit); ``Retry-After`` says how many seconds to wait."""
+
+    status_code = 429
+
+    def __init__(self, detail: str, retry_after: float) -> None:
+        self.retry_after = max(1, math.ceil(retry_after))
+        super().__init__(detail, headers={RETRY_AFTER: str(self.retry_after)})
 
 
 class EngineNotFoundError(GatewayError):
@@ -187,9 +207,11 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 _DESCRIPTIONS = {
     400: "Malformed input: not JSON, wrong type, missing field, unknown enum; `field` names it",
     401: "Missing, malformed, forged or expired access token (or a wrong login)",
+    403: "Authenticated, but the user's role or engine list does not allow this",
     404: "Unknown engine, contract or order",
     409: "The order is no longer active",
     422: "An order the contract cannot take (volume, price grid, limits); `field` names it",
+    429: "Too many failed logins: wait the `Retry-After` seconds",
     502: "The engine answered something that cannot be forwarded",
     503: "The engine is not answering (no responders) or NATS is disconnected",
     504: "The engine did not answer in time: the outcome is unknown",
@@ -197,13 +219,31 @@ _DESCRIPTIONS = {
 
 
 def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
-    """OpenAPI descriptions of the given error statuses, each with the ErrorBody schema."""
+    """OpenAPI descriptions of the given error statuses, each with the ErrorBody schema.
+
+    A ResponseSpec cannot carry headers: a route answering 429 documents ``Retry-After``
+    with :func:`document_retry_after` (called from its ``operation_class``).
+    """
     return {
         s: ResponseSpec(
             data_container=ErrorBody, description=_DESCRIPTIONS[s], generate_examples=False
         )
         for s in statuses
     }
+
+
+def document_retry_after(responses: dict[str, OpenAPIResponse | Reference] | None) -> None:
+    """Add the ``Retry-After`` header (integer seconds) to a documented 429 response."""
+    response = (responses or {}).get("429")
+    if isinstance(response, OpenAPIResponse):
+        response.headers = {
+            **(response.headers or {}),
+            RETRY_AFTER: OpenAPIHeader(
+                schema=Schema(type=OpenAPIType.INTEGER, minimum=1),
+                description="Seconds to wait before trying again",
+                required=True,
+            ),
+        }
 
 
 def submit_error_responses() -> dict[int, ResponseSpec]:
