@@ -275,7 +275,7 @@ class SimExchange:
             p.close(state.holding, price, fill.volume)
         else:
             p.release_funds(order.vt_orderid, fill.volume)
-            Portfolio.open(state.holding, price, fill.volume, spec.margin_rate * notional)
+            self.portfolio.open(state.holding, price, fill.volume, spec.margin_rate * notional)
         p.charge(spec.commission_rate * notional)
         market.record_trade(fill.ticks, fill.volume)
         self.trade_seq += 1

@@ -68,14 +68,20 @@ class Portfolio:
         self.balance = balance
         self.holdings: dict[PositionKey, Holding] = {}
         self.freezes: dict[str, FundsFreeze] = {}
+        self._margin = 0.0  # running sum of holdings' margin
+        self._funds = 0.0  # running sum of freezes' per_unit * remaining
 
     # ------------------------------------------------------------------------------ funds
 
     @property
     def frozen(self) -> float:
-        """Position margin plus funds frozen for pending opening orders."""
-        margin = sum(h.margin for h in self.holdings.values())
-        return margin + sum(f.per_unit * f.remaining for f in self.freezes.values())
+        """Position margin plus funds frozen for pending opening orders (O(1))."""
+        return self._margin + self._funds
+
+    def recompute(self) -> None:
+        """Recompute the running sums after ``holdings`` or ``freezes`` were set directly."""
+        self._margin = sum(h.margin for h in self.holdings.values())
+        self._funds = sum(f.per_unit * f.remaining for f in self.freezes.values())
 
     @property
     def available(self) -> float:
@@ -89,6 +95,7 @@ class Portfolio:
         if needed > available + _EPS:
             return f"insufficient funds: needs {needed:,.2f}, available {available:,.2f}"
         self.freezes[vt_orderid] = FundsFreeze(per_unit, volume)
+        self._funds += needed
         return None
 
     def release_funds(self, vt_orderid: str, volume: float | None = None) -> bool:
@@ -96,9 +103,13 @@ class Portfolio:
         freeze = self.freezes.get(vt_orderid)
         if freeze is None:
             return False
-        freeze.remaining -= freeze.remaining if volume is None else volume
+        released = freeze.remaining if volume is None else min(volume, freeze.remaining)
+        freeze.remaining -= released
+        self._funds -= freeze.per_unit * released
         if freeze.remaining <= _EPS:
             del self.freezes[vt_orderid]
+            if not self.freezes:
+                self._funds = 0.0  # no drift survives the last freeze
         return True
 
     def charge(self, amount: float) -> None:
@@ -159,13 +170,13 @@ class Portfolio:
         """Give back ``volume`` promised to a closing order that will not fill."""
         h.frozen = max(0.0, h.frozen - volume)
 
-    @staticmethod
-    def open(h: Holding, price: float, volume: float, margin: float) -> None:
+    def open(self, h: Holding, price: float, volume: float, margin: float) -> None:
         """Add ``volume`` at ``price`` holding ``margin`` more funds; average the price."""
         total = h.volume + volume
         h.price = (h.price * h.volume + price * volume) / total
         h.volume = total
         h.margin += margin
+        self._margin += margin
         h.opened = True
 
     def close(self, h: Holding, price: float, volume: float) -> float:
@@ -173,11 +184,14 @@ class Portfolio:
         sign = -1.0 if h.direction is Direction.SHORT else 1.0
         pnl = sign * (price - h.price) * volume * h.size
         share = volume / h.volume if h.volume > _EPS else 1.0
-        h.margin -= h.margin * share
+        released = h.margin * share
         h.volume -= volume
         h.frozen = max(0.0, h.frozen - volume)
         if h.volume <= _EPS:
-            h.volume = h.price = h.margin = 0.0
+            released = h.margin
+            h.volume = h.price = 0.0
+        h.margin -= released
+        self._margin -= released
         self.balance += pnl
         return pnl
 

@@ -44,6 +44,7 @@ def restore_exchange(ex: SimExchange, state: RestoredState) -> None:
         _restore_order(ex, order)
     ex.order_seq = max((_number(s.order.orderid) for s in ex.orders.values()), default=0)
     _match_account(ex, state)
+    ex.portfolio.recompute()
 
 
 def _own(ex: SimExchange, items: Iterable[_Item]) -> list[_Item]:

@@ -194,3 +194,29 @@ def test_market_order_funds_are_checked_at_limit_up() -> None:
     order, _ = submit(ex, request("IF2512.CFFEX", volume=lots, type_=OrderType.MARKET))
     assert order.status is Status.REJECTED
     assert "insufficient funds" in order.reason
+
+
+def test_running_frozen_total_equals_a_full_recount_after_many_random_actions() -> None:
+    """``frozen`` is kept as running sums; they never drift from a recount of every item."""
+    import random
+
+    rng = random.Random(11)
+    ex = exchange()
+    for _ in range(400):
+        action = rng.random()
+        mid = float(rng.randint(3400, 3600))
+        book(ex, RB, [(mid - 1, rng.choice([1.0, 5.0]))], [(mid, rng.choice([1.0, 5.0]))])
+        if action < 0.5:
+            price = mid + rng.choice([-5.0, 0.0, 5.0])
+            submit(ex, request(volume=rng.randint(1, 4), price=price))
+        elif action < 0.7:
+            submit(ex, request(direction=SELL, volume=1, price=mid - 5, offset=Offset.CLOSE))
+        elif action < 0.85 and ex.active:
+            ex.cancel(rng.choice(sorted(ex.active)))
+        else:
+            ex.match_resting(RB)
+        p = ex.portfolio
+        recount = sum(h.margin for h in p.holdings.values()) + sum(
+            f.per_unit * f.remaining for f in p.freezes.values()
+        )
+        assert p.frozen == pytest.approx(recount, abs=1e-6)
