@@ -49,6 +49,8 @@ STOPPING = "engine bridge stopping; retry shortly"
 STOP_WAIT = 10.0
 """Seconds :meth:`Bridge.stop` waits for in-flight requests, then for acknowledgements."""
 _MAX_DESCRIPTION = 200
+MAX_CONCURRENT_REQUESTS = 64
+"""Most requests served at once; further ones wait in NATS (back-pressure on the endpoint)."""
 
 
 def _header_safe(text: str) -> str:
@@ -86,6 +88,8 @@ class Bridge:
         self._idle = asyncio.Event()
         self._idle.set()
         self._tasks: set[asyncio.Task[object]] = set()
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
+        self._requests: set[asyncio.Task[None]] = set()
 
     async def ensure_layout(self) -> int:
         """Create or update the engine's streams and bucket; the events stream's last seq."""
@@ -196,7 +200,11 @@ class Bridge:
     # ------------------------------------------------------------------------ requests
 
     async def serve(self, op: Op, handler: Handler, request: Request) -> None:
-        """Run ``handler`` on ``request`` and reply; never raises.
+        """Run ``handler`` on ``request`` in its own task and reply; never raises.
+
+        Requests are served concurrently, at most :data:`MAX_CONCURRENT_REQUESTS` at once
+        (an endpoint's subscription waits for a free slot, so NATS holds the rest).  Most of
+        a request's time is spent waiting for JetStream acknowledgements, which overlap.
 
         A :class:`WebTraderError` becomes an error reply with its code and body; anything
         else is logged with its traceback and answered ``500`` with a generic message.
@@ -209,11 +217,18 @@ class Bridge:
                 {ERROR_CODE_HEADER: "503", ERROR_HEADER: STOPPING},
             )
             return
+        await self._slots.acquire()
         self._in_flight += 1
         self._idle.clear()
+        task = asyncio.create_task(self._serve_in_slot(op, handler, request))
+        self._requests.add(task)
+        task.add_done_callback(self._requests.discard)
+
+    async def _serve_in_slot(self, op: Op, handler: Handler, request: Request) -> None:
         try:
             await self._serve(op, handler, request)
         finally:
+            self._slots.release()
             self._in_flight -= 1
             if not self._in_flight:
                 self._idle.set()
