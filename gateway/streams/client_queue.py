@@ -3,8 +3,10 @@
 Producers (the hub's NATS callbacks, the session itself) put synchronously and never wait;
 one writer task per client takes batches and sends them.  Two bounds:
 
-* ticks are *conflated*: :meth:`Outbox.put_latest` keeps only the newest item per key
-  (subject) while the client is behind, so their number is bounded by distinct keys;
+* ticks are *conflated* once the client is behind: :meth:`Outbox.put_latest` queues every
+  tick while fewer than ``conflate_after`` ticks wait (a healthy client gets them all), and
+  past that keeps only the newest item per key (subject), so their number is bounded by
+  ``conflate_after`` plus the distinct keys;
 * everything else (orders, trades, positions, accounts, logs, control frames...) is a FIFO
   of at most ``limit`` items.
 
@@ -27,6 +29,9 @@ from typing import Generic, TypeVar
 
 T = TypeVar("T")
 
+DEFAULT_CONFLATE_AFTER = 256
+"""Ticks queued unconflated before conflation starts (about 0.25 s of a 1k ticks/s feed)."""
+
 
 class OutboxOverflowError(Exception):
     """The client fell too far behind; ``backlog`` events were waiting for it."""
@@ -40,16 +45,20 @@ class Outbox(Generic[T]):
     """Bounded outbox of one client.
 
     Args:
-        limit: most FIFO (non-conflated) items held; one more fails the outbox.
+        limit: most FIFO (non-tick) items held; one more fails the outbox.
         conflate_limit: most distinct conflation keys held (default: ``limit``).
+        conflate_after: ticks queued as they come before newer ones replace older ones of
+            the same key (0: always conflate).
     """
 
     __slots__ = (
         "_fifo",
+        "_fifo_ticks",
         "_latest",
         "_room",
         "_seq",
         "_wakeup",
+        "conflate_after",
         "conflate_limit",
         "conflated",
         "failed",
@@ -57,12 +66,19 @@ class Outbox(Generic[T]):
         "overflow",
     )
 
-    def __init__(self, limit: int, conflate_limit: int | None = None) -> None:
+    def __init__(
+        self,
+        limit: int,
+        conflate_limit: int | None = None,
+        conflate_after: int = DEFAULT_CONFLATE_AFTER,
+    ) -> None:
         if limit < 1:
             raise ValueError("outbox limit must be at least 1")
         self.limit = limit
         self.conflate_limit = conflate_limit or limit
-        self._fifo: deque[tuple[int, T]] = deque()
+        self.conflate_after = conflate_after
+        self._fifo: deque[tuple[int, T, bool]] = deque()  # (seq, item, is_tick)
+        self._fifo_ticks = 0
         self._latest: OrderedDict[Hashable, tuple[int, T]] = OrderedDict()
         self._seq = 0
         self._wakeup = asyncio.Event()
@@ -81,21 +97,27 @@ class Outbox(Generic[T]):
         """Queue ``item`` in the FIFO; False if the outbox is (now) failed."""
         if self.overflow:
             return False
-        if len(self._fifo) >= self.limit:
+        if len(self._fifo) - self._fifo_ticks >= self.limit:
             self._fail()
             return False
         self._seq += 1
-        self._fifo.append((self._seq, item))
+        self._fifo.append((self._seq, item, False))
         self._wakeup.set()
         return True
 
     def put_latest(self, key: Hashable, item: T) -> bool:
-        """Queue ``item``, replacing a queued item of the same ``key``; False if failed."""
+        """Queue tick ``item``; once behind, replace a queued item of the same ``key``.
+
+        Returns False if the outbox is (now) failed.
+        """
         if self.overflow:
             return False
         latest = self._latest
         self._seq += 1
-        if key in latest:
+        if self._fifo_ticks < self.conflate_after and key not in latest:
+            self._fifo.append((self._seq, item, True))
+            self._fifo_ticks += 1
+        elif key in latest:
             self.conflated += 1
             latest[key] = (self._seq, item)
             latest.move_to_end(key)
@@ -109,12 +131,12 @@ class Outbox(Generic[T]):
 
     @property
     def backlog(self) -> int:
-        """FIFO (non-conflated) items waiting."""
-        return len(self._fifo)
+        """FIFO (non-tick) items waiting."""
+        return len(self._fifo) - self._fifo_ticks
 
     async def wait_room(self, below: int) -> bool:
-        """Wait until fewer than ``below`` FIFO items wait; False if the outbox failed."""
-        while len(self._fifo) >= below and not self.overflow:
+        """Wait until fewer than ``below`` non-tick items wait; False if the outbox failed."""
+        while self.backlog >= below and not self.overflow:
             self._room.clear()
             await self._room.wait()
         return not self.overflow
@@ -127,6 +149,7 @@ class Outbox(Generic[T]):
     def _fail(self) -> None:
         self.overflow = len(self) + 1
         self._fifo.clear()
+        self._fifo_ticks = 0
         self._latest.clear()
         self._wakeup.set()
         self._room.set()
@@ -151,15 +174,22 @@ class Outbox(Generic[T]):
         out: list[T] = []
         if fifo:
             self._room.set()
+        ticks = 0
         if not latest:
             while fifo and len(out) < max_items:
-                out.append(fifo.popleft()[1])
+                _, item, is_tick = fifo.popleft()
+                out.append(item)
+                ticks += is_tick
+            self._fifo_ticks -= ticks
             return out
         while len(out) < max_items:
             if fifo and (not latest or fifo[0][0] < next(iter(latest.values()))[0]):
-                out.append(fifo.popleft()[1])
+                _, item, is_tick = fifo.popleft()
+                out.append(item)
+                ticks += is_tick
             elif latest:
                 out.append(latest.popitem(last=False)[1][1])
             else:
                 break
+        self._fifo_ticks -= ticks
         return out

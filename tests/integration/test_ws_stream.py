@@ -37,6 +37,9 @@ _CLAIMS = {
     "aud": AUDIENCE,
     "iat": 1_700_000_000,
     "exp": 4_102_444_800,
+    "jti": "t1",
+    "role": "admin",
+    "engines": ["*"],
 }
 FORGED = jwt.encode(_CLAIMS, "not-the-gateway-key-" * 3, algorithm="HS256")
 """Well-formed, valid claims, signed with another key."""
@@ -67,7 +70,7 @@ def fast_gateway(nats_server: NatsServer, sim_bridge: Bridge, fast_key: str) -> 
 def mint(key: str, expires_in: float) -> str:
     """A token signed with ``key`` that expires ``expires_in`` seconds from now."""
     now = int(time.time())
-    claims = {"sub": "vnpy", "iss": ISSUER, "aud": AUDIENCE, "iat": now - 60}
+    claims = {**_CLAIMS, "iat": now - 60}
     return jwt.encode({**claims, "exp": int(now + expires_in)}, key, algorithm="HS256")
 
 
