@@ -1,8 +1,9 @@
 """The ``webtrader`` command: a thin launcher for nats-server, engine bridges and gateways.
 
 It never imports ``gateway`` or ``engine_bridge``: ``webtrader bridge ...`` and
-``webtrader gateway ...`` replace this process with ``python -m engine_bridge ...`` /
-``python -m gateway ...`` (same interpreter, arguments passed through unchanged), and
+``webtrader gateway ...`` / ``webtrader user ...`` replace this process with
+``python -m engine_bridge ...`` / ``python -m gateway ...`` / ``python -m gateway.users_cli``
+(same interpreter, arguments passed through unchanged), and
 ``webtrader demo`` runs them as separate child processes.
 """
 
@@ -22,8 +23,9 @@ from webtrader import natsserver
 from webtrader.demo import DemoSettings, PortInUseError, child_env, ensure_port_free, run_demo
 from webtrader.demo import parse_port as port_type
 
-PASSTHROUGH = {"bridge": "engine_bridge", "gateway": "gateway"}
+PASSTHROUGH = {"bridge": "engine_bridge", "gateway": "gateway", "user": "gateway.users_cli"}
 """Subcommands that run another module with the rest of the command line."""
+PASSTHROUGH_HELP = {"user": "manage the gateway's users: add, passwd, set, remove, list"}
 
 
 def seed_type(text: str) -> int | None:
@@ -121,8 +123,8 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         sub.add_parser(
             name,
             add_help=False,
-            help=f"run python -m {module} with the remaining arguments "
-            f"(see: webtrader {name} --help)",
+            help=PASSTHROUGH_HELP.get(name, f"run python -m {module} with the remaining arguments")
+            + f" (see: webtrader {name} --help)",
         )
     return p
 
