@@ -7,7 +7,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from typing import Any, TypeVar
 
 from nats.js.errors import APIError
@@ -97,7 +97,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=settings.log_level_number,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
-    return asyncio.run(run_bridge(settings))
+    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+        return runner.run(run_bridge(settings))
+
+
+def _loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """The event loop factory: uvloop's when installed (via ``uvicorn[standard]``), else None."""
+    try:
+        import uvloop  # noqa: PLC0415 - optional
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 if __name__ == "__main__":
