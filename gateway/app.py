@@ -13,14 +13,22 @@ from gateway.controllers import route_handlers
 from gateway.engine_plugin import EnginesPlugin
 from gateway.errors import EXCEPTION_HANDLERS
 from gateway.nats_plugin import NatsPlugin
+from gateway.ratelimit import LoginLimiter
+from gateway.security import cors_config, login_limiter, open_user_store
 from gateway.settings import GatewaySettings
 from gateway.streams.plugin import StreamPlugin
+from gateway.users import UserStore
 
 API_VERSION = "0.1.0"
 
 
-def create_app(settings: GatewaySettings) -> Litestar:
-    """The gateway app: NATS, engines and streams plugins, REST controllers, auth, OpenAPI."""
+def create_app(settings: GatewaySettings, users: UserStore | None = None) -> Litestar:
+    """The gateway app: NATS, engines and streams plugins, REST controllers, auth, OpenAPI.
+
+    ``users``: the user store (default: :func:`~gateway.security.open_user_store`).
+    """
+    users = users or open_user_store(settings)
+    limiter = login_limiter(settings)
     openapi = OpenAPIConfig(
         title="nats-webtrader gateway",
         version=API_VERSION,
@@ -36,10 +44,19 @@ def create_app(settings: GatewaySettings) -> Litestar:
             EnginesPlugin(settings),
             StreamPlugin(settings),  # needs app.state.nats: after NatsPlugin
         ],
-        dependencies={"settings": Provide(lambda: settings, sync_to_thread=False)},
+        dependencies={
+            "settings": Provide(lambda: settings, sync_to_thread=False),
+            "users": Provide(lambda: users, sync_to_thread=False),
+            "login_limiter": Provide(lambda: limiter, sync_to_thread=False),
+        },
+        cors_config=cors_config(settings),
         middleware=[auth_middleware(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
         openapi_config=openapi,
         logging_config=None,  # main() configures logging once, for every logger
-        signature_namespace={"GatewaySettings": GatewaySettings},
+        signature_namespace={
+            "GatewaySettings": GatewaySettings,
+            "UserStore": UserStore,
+            "LoginLimiter": LoginLimiter,
+        },
     )

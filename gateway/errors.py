@@ -248,7 +248,7 @@ def document_retry_after(responses: dict[str, OpenAPIResponse | Reference] | Non
 
 def submit_error_responses() -> dict[int, ResponseSpec]:
     """Error statuses of ``POST .../order``: the engine's, 422, and a 504 naming the retry id."""
-    responses = error_responses(400, 401, 404, 422, 503)
+    responses = error_responses(400, 401, 403, 404, 422, 503)
     responses[504] = ResponseSpec(
         data_container=OutcomeUnknown,
         description="The engine did not answer in time: the order's outcome is unknown; "
@@ -258,5 +258,5 @@ def submit_error_responses() -> dict[int, ResponseSpec]:
     return responses
 
 
-ENGINE_ERRORS = (400, 401, 404, 503, 504)
+ENGINE_ERRORS = (400, 401, 403, 404, 503, 504)
 """Statuses any engine-backed route can answer."""

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import re
 import secrets
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from gateway.keys import HS256, MAKE_KEY_PAIR, MAKE_SECRET, KeyConfigError, TokenKeys, load_keys
 from schemas.config import add_option
 from schemas.subjects import check_engine_id
 
@@ -31,14 +34,34 @@ class GatewaySettings:
     """Engine id that vnpy_webtrader's routes (``/order``, ``/ws/``...) address."""
     demo: bool = False
     """Demo mode: login ``vnpy``/``vnpy`` and a random signing key per run."""
+    users_file: str = ""
+    """The users file (``webtrader user add``); required outside demo mode."""
     jwt_secret: str = ""
-    """HS256 signing key for access tokens (random per run in demo mode)."""
-    username: str = ""
-    """The one login accepted (demo: ``vnpy``)."""
-    password: str = ""
-    """Its password (demo: ``vnpy``)."""
-    token_ttl: float = 8 * 3600.0
-    """Lifetime of an access token, in seconds."""
+    """HS256 signing key for tokens (random per run in demo mode when no key is set)."""
+    jwt_secret_file: str = ""
+    """File holding the HS256 key (instead of ``jwt_secret``)."""
+    jwt_private_key: str = ""
+    """PEM private key file: sign with RS256, ES256 or EdDSA instead of HS256."""
+    jwt_public_key: str = ""
+    """PEM public key file; optional, must be the private key's pair."""
+    jwt_algorithm: str = ""
+    """HS256, RS256, ES256 or EdDSA; empty: HS256 for a secret, else the private key's."""
+    token_ttl: float = 0.0
+    """Lifetime of an access token, seconds; 0: 15 minutes (8 hours in demo mode)."""
+    refresh_ttl: float = 8 * 3600.0
+    """Lifetime of a refresh token (and so of a login session), seconds."""
+    login_user_limit: int = 5
+    """Failed logins per user name within ``login_window`` before 429."""
+    login_address_limit: int = 20
+    """Failed logins per client address within ``login_window`` before 429."""
+    login_window: float = 60.0
+    """Seconds of the sliding window of the login rate limits."""
+    cors_origins: str = ""
+    """Comma-separated origins allowed by CORS (``https://app.example.com``); empty: no CORS."""
+    tls_cert: str = ""
+    """PEM certificate (chain) file: serve HTTPS/WSS (with ``tls_key``)."""
+    tls_key: str = ""
+    """PEM private key file of ``tls_cert``."""
     request_timeout: float = 5.0
     """Seconds to wait for an engine's reply before answering 504."""
     ws_queue_limit: int = 10_000
@@ -48,36 +71,100 @@ class GatewaySettings:
     ws_idle_timeout: float = 30.0
     """Seconds of client silence after which the streaming WebSocket is closed."""
 
+    token_keys: TokenKeys = field(init=False, repr=False, compare=False)
+    """The signing and verifying keys, loaded once from the options above."""
+
     def __post_init__(self) -> None:
         try:
             check_engine_id(self.default_engine)
         except ValueError as exc:
             raise SettingsError(f"--default-engine: {exc}") from None
-        if self.demo:
-            return
-        missing = [
-            f"--{name.replace('_', '-')}"
-            for name in ("jwt_secret", "username", "password")
-            if not getattr(self, name)
-        ]
-        if missing:
-            raise SettingsError(
-                f"outside --demo the gateway needs {', '.join(missing)} "
-                "(or WEBTRADER_JWT_SECRET, WEBTRADER_USERNAME, WEBTRADER_PASSWORD); "
-                'make a key with: python -c "import secrets; print(secrets.token_urlsafe(48))"'
+        check_security(self)
+        try:
+            keys = load_keys(
+                algorithm=self.jwt_algorithm,
+                secret=self.jwt_secret,
+                secret_file=self.jwt_secret_file,
+                private_key=self.jwt_private_key,
+                public_key=self.jwt_public_key,
+                demo=self.demo,
             )
+        except KeyConfigError as exc:
+            raise SettingsError(str(exc)) from None
+        if keys is None and self.demo:
+            random_key = secrets.token_urlsafe(48)
+            keys = TokenKeys(HS256, random_key, random_key)
+        missing = [] if self.demo else needs(keys is None, not self.users_file)
+        if missing:
+            raise SettingsError("outside --demo the gateway needs:\n" + "\n".join(missing))
+        assert keys is not None  # noqa: S101 - needs() refused a missing key
+        object.__setattr__(self, "token_keys", keys)
+        if self.token_ttl <= 0:
+            object.__setattr__(self, "token_ttl", DEMO_TOKEN_TTL if self.demo else TOKEN_TTL)
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        """``cors_origins`` as a list (empty: CORS off)."""
+        return [o.strip() for o in self.cors_origins.split(",") if o.strip()]
+
+    @property
+    def tls(self) -> bool:
+        """True when the gateway serves HTTPS."""
+        return bool(self.tls_cert)
 
     @classmethod
     def demo_settings(cls, **overrides: object) -> GatewaySettings:
         """Demo settings: ``vnpy``/``vnpy`` and a fresh random signing key."""
-        values: dict[str, object] = {
-            "demo": True,
-            "username": "vnpy",
-            "password": "vnpy",
-            "jwt_secret": secrets.token_urlsafe(48),
-        }
+        values: dict[str, object] = {"demo": True}
         values.update(overrides)
         return cls(**values)  # type: ignore[arg-type]
+
+
+TOKEN_TTL = 15 * 60.0
+"""Default access-token lifetime outside demo mode."""
+DEMO_TOKEN_TTL = 8 * 3600.0
+"""Default access-token lifetime in demo mode (a browser session without refreshing)."""
+_ORIGIN_RE = re.compile(r"https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?")
+
+
+def needs(no_key: bool, no_users: bool) -> list[str]:
+    """Lines saying how to create what a production gateway lacks."""
+    lines = []
+    if no_key:
+        lines.append(
+            "  * a token signing key: --jwt-secret-file FILE or WEBTRADER_JWT_SECRET "
+            f"(--jwt-secret), made with: {MAKE_SECRET}; "
+            f"or --jwt-private-key FILE (RS256/ES256/EdDSA), made with: {MAKE_KEY_PAIR}"
+        )
+    if no_users:
+        lines.append(
+            "  * a users file: --users-file FILE (or WEBTRADER_USERS_FILE), with a user made "
+            "with: webtrader user add NAME --role admin --engines '*' --users-file FILE"
+        )
+    return lines
+
+
+def check_security(s: GatewaySettings) -> None:
+    """Validate the TLS, CORS and login-limit options.
+
+    Raises:
+        SettingsError: naming the option.
+    """
+    if bool(s.tls_cert) != bool(s.tls_key):
+        raise SettingsError("--tls-cert and --tls-key go together")
+    for option, path in (("--tls-cert", s.tls_cert), ("--tls-key", s.tls_key)):
+        if path and not Path(path).is_file():
+            raise SettingsError(f"{option}: no such file {path}")
+    for origin in s.cors_origin_list:
+        if not _ORIGIN_RE.fullmatch(origin):
+            raise SettingsError(
+                f"--cors-origins: {origin!r} is not an origin like https://app.example.com "
+                "(scheme://host[:port], no path, no '*')"
+            )
+    if s.login_user_limit < 1 or s.login_address_limit < 1 or s.login_window <= 0:
+        raise SettingsError("--login-user-limit, --login-address-limit, --login-window: > 0")
+    if s.refresh_ttl <= 0 or s.token_ttl < 0:
+        raise SettingsError("--token-ttl and --refresh-ttl must be positive")
 
 
 def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
@@ -95,10 +182,20 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
     opt("port", "HTTP port", int)
     opt("default-engine", "engine id behind the vnpy_webtrader routes")
     opt("demo", "demo mode: login vnpy/vnpy, random signing key", flag=True)
-    opt("jwt-secret", "HS256 key for access tokens (required outside --demo)")
-    opt("username", "login name (required outside --demo)")
-    opt("password", "login password (required outside --demo; prefer the env variable)")
-    opt("token-ttl", "access token lifetime, seconds", float)
+    opt("users-file", "users file, made with 'webtrader user add' (required outside --demo)")
+    opt("jwt-secret", "HS256 token key (or a key file or key pair; prefer the env variable)")
+    opt("jwt-secret-file", "file holding the HS256 token key")
+    opt("jwt-private-key", "PEM private key file: sign tokens with RS256/ES256/EdDSA")
+    opt("jwt-public-key", "PEM public key file (optional; must pair the private key)")
+    opt("jwt-algorithm", "HS256, RS256, ES256 or EdDSA (default: from the key)")
+    opt("token-ttl", "access token lifetime, seconds (0: 900; demo 28800)", float)
+    opt("refresh-ttl", "refresh token (login session) lifetime, seconds", float)
+    opt("login-user-limit", "failed logins per user name per window before 429", int)
+    opt("login-address-limit", "failed logins per client address per window before 429", int)
+    opt("login-window", "login rate-limit window, seconds", float)
+    opt("cors-origins", "comma-separated origins allowed by CORS (default: none, no CORS)")
+    opt("tls-cert", "PEM certificate file: serve HTTPS (with --tls-key)")
+    opt("tls-key", "PEM private key file of --tls-cert")
     opt("request-timeout", "seconds to wait for an engine before 504", float)
     opt("ws-queue-limit", "per-client backlog of non-tick events before disconnect", int)
     opt("ws-heartbeat", "seconds between heartbeats on /stream", float)
@@ -115,12 +212,4 @@ def load_settings(
         SettingsError: the combination cannot run (the message says what to set).
     """
     ns = vars(build_parser(env).parse_args(argv))
-    if ns["demo"]:
-        ns.update(
-            {
-                k: v
-                for k, v in GatewaySettings.demo_settings().__dict__.items()
-                if k in ("username", "password", "jwt_secret") and not ns[k]
-            }
-        )
     return GatewaySettings(**ns)

@@ -2,6 +2,10 @@
 
 ``engine`` is a dependency: the default engine on vnpy_webtrader's routes, the path's
 ``{engine_id}`` (resolved by the engine directory, 404 if unknown) under ``/engines/``.
+It is also where REST authorization happens, in one place: an engine outside the user's
+list is 403 *before* the engine is looked up, so a user cannot learn which engines exist
+beyond their own (an unknown engine is 404 only for a user allowed every engine).  Routes
+that trade add the :func:`trader_guard` (403 for a viewer).
 """
 
 from __future__ import annotations
@@ -9,15 +13,19 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import Annotated, Any, TypeVar
 
-from litestar import MediaType, Response
+from litestar import MediaType, Request, Response
+from litestar.connection import ASGIConnection
 from litestar.datastructures import ResponseHeader
 from litestar.dto import AbstractDTO, DTOFieldDefinition
+from litestar.handlers import BaseRouteHandler
 from litestar.openapi.spec import Reference, Schema
 from litestar.params import Parameter
 from litestar.typing import FieldDefinition
 
+from gateway.access import Principal
 from gateway.engine_client import Reply
 from gateway.engines import EngineDirectory
+from gateway.errors import NotAuthenticatedError, PermissionDeniedError
 from schemas.codec import convert, decode, encode
 from schemas.requests import Query
 from schemas.streams import STREAM_SEQ_HEADER
@@ -36,14 +44,55 @@ VtSymbolFilter = Annotated[
 ActiveFilter = Annotated[bool | None, Parameter(description="`true`: active orders only")]
 
 
-def default_engine(engines: EngineDirectory) -> str:
-    """The engine behind vnpy_webtrader's routes."""
-    return engines.default_engine
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    """The authenticated principal (set by the bearer-token middleware)."""
+    user = connection.scope.get("user")
+    if not isinstance(user, Principal):
+        raise NotAuthenticatedError("missing access token")
+    return user
 
 
-async def path_engine(engine_id: str, engines: EngineDirectory) -> str:
-    """The ``{engine_id}`` of an ``/engines/{engine_id}/...`` path, if known (else 404)."""
+def check_engine_access(principal: Principal, engine_id: str) -> str:
+    """Return ``engine_id`` if ``principal`` may use it.
+
+    Raises:
+        PermissionDeniedError: it is not in the user's engines (403 naming it).
+    """
+    if not principal.may_use(engine_id):
+        raise PermissionDeniedError(
+            f"user {principal.username!r} may not use engine {engine_id!r}", "engine_id"
+        )
+    return engine_id
+
+
+def default_engine(engines: EngineDirectory, request: Request[Any, Any, Any]) -> str:
+    """The engine behind vnpy_webtrader's routes, if the user may use it (else 403)."""
+    return check_engine_access(principal_of(request), engines.default_engine)
+
+
+async def path_engine(
+    engine_id: str, engines: EngineDirectory, request: Request[Any, Any, Any]
+) -> str:
+    """The ``{engine_id}`` of an ``/engines/{engine_id}/...`` path.
+
+    403 if the user may not use it (checked first), 404 if no such engine is known.
+    """
+    check_engine_access(principal_of(request), engine_id)
     return await engines.resolve(engine_id)
+
+
+def trader_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard of the routes that submit or cancel orders: the role must allow trading.
+
+    Raises:
+        PermissionDeniedError: a viewer (403); the engine itself is checked by ``engine``.
+    """
+    principal = principal_of(connection)
+    if not principal.role.may_trade:
+        raise PermissionDeniedError(
+            f"user {principal.username!r} has role {principal.role.value!r}, which may not "
+            "submit or cancel orders"
+        )
 
 
 def query_payload(

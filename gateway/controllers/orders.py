@@ -32,6 +32,7 @@ from gateway.controllers.common import (
     forward,
     passthrough,
     query_payload,
+    trader_guard,
 )
 from gateway.engine_client import EngineClient, Reply
 from gateway.errors import (
@@ -156,6 +157,7 @@ class OrderController(Controller):
         "/{vt_orderid:str}",
         status_code=200,
         responses=error_responses(*ENGINE_ERRORS, 409),
+        guards=[trader_guard],
         summary="Cancel an order",
     )
     async def cancel_order(
@@ -168,6 +170,7 @@ class OrderController(Controller):
     @delete(
         status_code=200,
         responses=error_responses(*ENGINE_ERRORS),
+        guards=[trader_guard],
         summary="Cancel all active orders",
     )
     async def cancel_all(
@@ -187,6 +190,7 @@ class VnpyOrderController(OrderController):
         status_code=200,
         responses=submit_error_responses(),
         response_headers=SUBMIT_HEADERS,
+        guards=[trader_guard],
         summary="Send an order (vnpy_webtrader)",
     )
     async def send_order(
@@ -216,6 +220,7 @@ class EngineOrderController(OrderController):
         status_code=201,
         responses=submit_error_responses(),
         response_headers=SUBMIT_HEADERS,
+        guards=[trader_guard],
         summary="Submit an order",
     )
     async def submit_order(

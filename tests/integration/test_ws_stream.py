@@ -55,13 +55,12 @@ def fast_key() -> str:
 
 @pytest.fixture(scope="module")
 def fast_gateway(nats_server: NatsServer, sim_bridge: Bridge, fast_key: str) -> Iterator[Gateway]:
-    """A second gateway with a 0.5 s heartbeat and a 2 s idle timeout (login vnpy/vnpy)."""
-    env = {
-        "WEBTRADER_JWT_SECRET": fast_key,
-        "WEBTRADER_USERNAME": "vnpy",
-        "WEBTRADER_PASSWORD": "vnpy",
-    }
-    gw = Gateway(nats_server.url, "sim", "--ws-heartbeat", "0.5", "--ws-idle-timeout", "2", env=env)
+    """A second demo gateway (login vnpy/vnpy) with a known key, a 0.5 s heartbeat and a
+    2 s idle timeout."""
+    env = {"WEBTRADER_JWT_SECRET": fast_key}
+    gw = Gateway(
+        nats_server.url, "sim", "--demo", "--ws-heartbeat", "0.5", "--ws-idle-timeout", "2", env=env
+    )
     gw.start_gateway()
     yield gw
     gw.stop()
