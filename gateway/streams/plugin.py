@@ -11,8 +11,10 @@ directory on ``app.state.engines`` before this plugin's lifespan builds the :cla
 client is closed after both released their subscriptions.  Engine up/down transitions and
 NATS disconnects/reconnects are told to every ``/stream`` session.
 Both handlers authenticate the handshake themselves (``?token=`` or ``Authorization:
-Bearer``) and are marked ``exclude_from_auth`` for any auth middleware.  ``GET
-/stream/stats`` (an ordinary HTTP route, behind the app's auth) reports the counters.
+Bearer``) and are marked ``exclude_from_auth`` for any auth middleware; ``/ws/`` refuses
+(HTTP 403) a user who may not use the default engine, ``/stream`` checks each subscription
+(:mod:`gateway.streams.authz`).  ``GET /stream/stats`` (an ordinary HTTP route, behind the
+app's auth) reports the counters.
 """
 
 from __future__ import annotations
@@ -32,9 +34,10 @@ from gateway.auth_middleware import SECURITY
 from gateway.engines import EngineDirectory, Status
 from gateway.nats_plugin import ConnectionEvents, ConnectionState
 from gateway.settings import GatewaySettings
+from gateway.streams.authz import forbidden
 from gateway.streams.feeds import DurableFeeds
 from gateway.streams.hub import Hub
-from gateway.streams.session import authenticate
+from gateway.streams.session import HTTP_FORBIDDEN, authenticate, refuse
 from gateway.streams.stream import StreamSession
 from gateway.streams.vnpy import VnpySession
 
@@ -161,6 +164,10 @@ class StreamPlugin(InitPlugin):
     async def _vnpy(self, socket: WebSocket[Any, Any, Any]) -> None:
         principal = await authenticate(socket, self.settings)
         if principal is None:
+            return
+        engine = self.settings.default_engine
+        if not principal.may_use(engine):  # /ws/ is the default engine's, nothing else
+            await refuse(socket, HTTP_FORBIDDEN, forbidden(principal, engine))
             return
         self._sessions += 1
         try:

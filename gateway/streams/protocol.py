@@ -26,6 +26,10 @@ from schemas.subjects import (
 
 PROTOCOL_VERSION = 1
 ALL_ENGINES = "*"
+UNAUTHORIZED = 401
+"""Error code: the token of a ``refresh`` is not acceptable."""
+FORBIDDEN = 403
+"""Error code: the user may not use that engine (or the token is another user's)."""
 
 RequestId = str | int | None
 """The client's ``id``, echoed in the reply."""
@@ -37,14 +41,22 @@ class ProtocolError(Exception):
     """A client frame that cannot be served; becomes an ``error`` frame (socket stays open)."""
 
     def __init__(
-        self, rid: RequestId, detail: str, field: str | None = None, code: int = 400
+        self,
+        rid: RequestId,
+        detail: str,
+        field: str | None = None,
+        code: int = 400,
+        sub: str | None = None,
     ) -> None:
         super().__init__(detail)
-        self.rid, self.detail, self.field, self.code = rid, detail, field, code
+        self.rid, self.detail, self.field, self.code, self.sub = rid, detail, field, code, sub
 
     def frame(self) -> bytes:
         """The ``error`` frame for this error."""
-        return encode(ErrorFrame(id=self.rid, detail=self.detail, field=self.field, code=self.code))
+        error = ErrorFrame(
+            id=self.rid, detail=self.detail, field=self.field, code=self.code, sub=self.sub
+        )
+        return encode(error)
 
 
 # --- client -> server -------------------------------------------------------------------
@@ -84,11 +96,23 @@ class PingOp(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
     id: RequestId = None
 
 
-ClientOp = SubscribeOp | UnsubscribeOp | PingOp
+class RefreshOp(msgspec.Struct, kw_only=True, forbid_unknown_fields=True):
+    """``{"op":"refresh","id":"5","token":"<new access token>"}``: extend the session."""
+
+    op: Literal["refresh"]
+    token: str
+    id: RequestId = None
+
+    def __repr__(self) -> str:
+        return f"RefreshOp(id={self.id!r}, token=<redacted>)"
+
+
+ClientOp = SubscribeOp | UnsubscribeOp | PingOp | RefreshOp
 _OPS: dict[str, type[ClientOp]] = {
     "subscribe": SubscribeOp,
     "unsubscribe": UnsubscribeOp,
     "ping": PingOp,
+    "refresh": RefreshOp,
 }
 _UNKNOWN_FIELD = "Object contains unknown field `"
 
@@ -190,7 +214,9 @@ class Welcome(msgspec.Struct, kw_only=True, tag_field="type", tag="welcome"):
     batch_max: int
     """Most events in one ``events`` frame."""
     engines: dict[str, str] = msgspec.field(default_factory=dict)
-    """Known engines and their status (``up``/``down``) at connection time."""
+    """Known engines the user may use and their status (``up``/``down``) at connection time."""
+    expires: datetime | None = None
+    """When the access token expires: the session is closed (1008) then unless refreshed."""
 
 
 class Ack(msgspec.Struct, kw_only=True, tag_field="type", tag="ack", omit_defaults=True):
@@ -204,6 +230,20 @@ class Ack(msgspec.Struct, kw_only=True, tag_field="type", tag="ack", omit_defaul
     seq: int | None = None
     """Durable subscriptions of one engine: events after this stream sequence follow
     (absent when unknown: a snapshot, or ``engine: "*"``)."""
+    engines: list[str] | None = None
+    """``engine: "*"`` of a user limited to some engines: the engines it delivers from."""
+
+
+class RefreshAck(msgspec.Struct, kw_only=True, tag_field="type", tag="ack"):
+    """A ``refresh`` took effect: the session now ends at ``expires``."""
+
+    id: RequestId
+    op: Literal["refresh"]
+    user: str
+    expires: datetime
+    dropped: list[str]
+    """Subscriptions ended because the new token no longer allows them (each also got an
+    ``error`` 403 naming it in ``sub``)."""
 
 
 class SnapshotEnd(msgspec.Struct, kw_only=True, tag_field="type", tag="snapshot_end"):
@@ -229,13 +269,15 @@ class NatsFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="nats"):
     status: Literal["disconnected", "reconnected"]
 
 
-class ErrorFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="error"):
+class ErrorFrame(msgspec.Struct, kw_only=True, tag_field="type", tag="error", omit_defaults=True):
     """A client frame was refused; ``field`` names the bad field, ``code`` is HTTP-style."""
 
     id: RequestId
     detail: str
     field: str | None
     code: int
+    sub: str | None = None
+    """A subscription that ended (``refresh`` to a token that no longer allows it)."""
 
 
 class Pong(msgspec.Struct, kw_only=True, tag_field="type", tag="pong"):

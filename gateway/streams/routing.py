@@ -68,3 +68,21 @@ def route(pattern: str) -> Route:
         rest = more if first == ">" else topic[1:]
         core.append(".".join((*head, kind.value, *rest)))
     return Route(durable, tuple(core))
+
+
+def with_engine(pattern: str, engine: str) -> str:
+    """``pattern`` (``wt.{any}.evt.…``) with its engine token replaced by ``engine``."""
+    head, _, rest = pattern.partition(".")
+    _, _, rest = rest.partition(".")
+    return f"{head}.{engine}.{rest}"
+
+
+def for_engines(sources: Route, engines: frozenset[str]) -> Route:
+    """A ``wt.*.…`` route limited to ``engines``: one core pattern per engine and kind.
+
+    The durable filter stays as it is (feeds are opened per engine with
+    :func:`with_engine`).  Each core subject names one engine, so the per-engine patterns
+    never overlap: nothing is delivered twice.
+    """
+    core = tuple(with_engine(p, e) for e in sorted(engines) for p in sources.core)
+    return Route(sources.durable, core)

@@ -15,7 +15,6 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Coroutine
 from typing import Any, Generic, TypeVar
-from urllib.parse import parse_qsl, urlencode
 
 from litestar.connection import WebSocket
 from litestar.exceptions import WebSocketDisconnect
@@ -27,6 +26,7 @@ from litestar.types import (
 
 from gateway.access import Principal
 from gateway.auth import AuthError, bearer_token, verify_token
+from gateway.query_token import take_query_token
 from gateway.settings import GatewaySettings
 from gateway.streams.client_queue import Outbox, OutboxOverflowError
 from gateway.streams.hub import Hub, Sink
@@ -43,10 +43,11 @@ CLOSE_TRY_AGAIN = 1013
 """The client fell behind past its outbox bound."""
 CLOSE_INTERNAL = 1011
 """The gateway failed (NATS unavailable...)."""
+HTTP_UNAUTHORIZED = 401
+HTTP_FORBIDDEN = 403
 CLOSE_TIMEOUT = 15.0
 """Seconds a close frame may wait behind unread data before the session gives up."""
 HTTP_EXTENSION = "websocket.http.response"
-REDACTED = "redacted"
 
 
 class CloseSessionError(Exception):
@@ -61,15 +62,13 @@ class CloseSessionError(Exception):
 def handshake_token(socket: WebSocket[Any, Any, Any]) -> str:
     """The access token of a handshake: ``?token=`` or ``Authorization: Bearer``.
 
-    A query token is then redacted from the scope, so the server's connection log lines
-    (which print the path with its query string) never show it.
+    A query token is redacted from the scope (see :mod:`gateway.query_token`; the app is
+    normally wrapped so that this happened before routing), so the server's connection log
+    lines, which print the path with its query string, never show it.
     """
-    token: str | None = socket.query_params.get("token")
+    token = take_query_token(socket.scope)  # type: ignore[arg-type]
     if token is None:
         return bearer_token(socket.headers.get("authorization"))
-    query = parse_qsl(socket.scope["query_string"].decode("latin-1"), keep_blank_values=True)
-    redacted = [(k, REDACTED if k == "token" else v) for k, v in query]
-    socket.scope["query_string"] = urlencode(redacted).encode("latin-1")
     return token
 
 
@@ -90,14 +89,21 @@ async def authenticate(
 
 
 async def refuse(socket: WebSocket[Any, Any, Any], status: int, detail: str) -> None:
-    """Refuse a handshake that was not accepted yet."""
+    """Refuse a handshake that was not accepted yet: HTTP ``status`` with an ``ErrorBody``.
+
+    401 carries a ``WWW-Authenticate: Bearer`` challenge.  Without the ASGI denial response
+    extension the refusal is a close 1008 before accept (the server answers HTTP 403).
+    """
     if HTTP_EXTENSION not in (socket.scope.get("extensions") or {}):
         await socket.close(CLOSE_POLICY, detail)
         return
+    headers = [(b"content-type", b"application/json")]
+    if status == HTTP_UNAUTHORIZED:
+        headers.append((b"www-authenticate", b"Bearer"))
     start: WebSocketResponseStartEvent = {
         "type": "websocket.http.response.start",
         "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")],
+        "headers": headers,
     }
     body: WebSocketResponseBodyEvent = {
         "type": "websocket.http.response.body",
@@ -129,6 +135,12 @@ class Session(ABC, Generic[T]):
         self.principal = principal
         self.outbox: Outbox[T] = Outbox(settings.ws_queue_limit)
         self._attached: list[tuple[str, Sink]] = []
+        self._renewed = asyncio.Event()
+
+    def renew(self, principal: Principal) -> None:
+        """Speak for ``principal`` from now on; the session now ends at its expiry."""
+        self.principal = principal
+        self._renewed.set()
 
     async def subscribe(self, pattern: str, sink: Sink) -> None:
         """Attach ``sink`` to ``pattern`` for the rest of the session."""
@@ -218,7 +230,12 @@ class Session(ABC, Generic[T]):
         await self.outbox.failed.wait()
 
     async def _expiry(self) -> None:
-        await asyncio.sleep(max(0.0, self.principal.expires_at - time.time()))
+        """Close with 1008 once the principal's token expires (a :meth:`renew` moves it)."""
+        while (left := self.principal.expires_at - time.time()) > 0:
+            self._renewed.clear()
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(left):
+                    await self._renewed.wait()
         raise CloseSessionError(CLOSE_POLICY, "access token expired")
 
     async def _release(self) -> None:

@@ -17,12 +17,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from datetime import UTC, datetime
 from typing import Any
 
 import nats.errors
 
+from gateway.auth import AuthError, verify_token
 from gateway.engines import EngineDirectory
 from gateway.nats_plugin import ConnectionState
+from gateway.streams.authz import coverage, forbidden, still_allowed
 from gateway.streams.feeds import DurableFeeds
 from gateway.streams.hub import Sink
 from gateway.streams.protocol import (
@@ -30,8 +33,10 @@ from gateway.streams.protocol import (
     DATA_KEY,
     EVENTS_HEAD,
     EVENTS_TAIL,
+    FORBIDDEN,
     PROTOCOL_VERSION,
     SEQ_KEY,
+    UNAUTHORIZED,
     Ack,
     EngineFrame,
     HeartbeatFrame,
@@ -39,6 +44,8 @@ from gateway.streams.protocol import (
     PingOp,
     Pong,
     ProtocolError,
+    RefreshAck,
+    RefreshOp,
     RequestId,
     SubscribeOp,
     UnsubscribeOp,
@@ -49,7 +56,7 @@ from gateway.streams.protocol import (
     parse_op,
     resolve_subscription,
 )
-from gateway.streams.routing import route
+from gateway.streams.routing import for_engines, route
 from gateway.streams.session import CloseSessionError, Session
 from gateway.streams.subscriptions import FeedOpener, StreamSubscription, check_durable_options
 from schemas.codec import decode, encode
@@ -75,6 +82,11 @@ DurableEvent = tuple[StreamSubscription, str, bytes, int]
 StreamItem = bytes | Event | DurableEvent
 """A complete control frame, ``(subscription, subject, payload)`` from the core hub, or
 ``(subscription, subject, payload, stream seq)`` from JetStream."""
+
+
+def expiry(expires_at: float) -> datetime:
+    """A token's expiry as an aware UTC datetime."""
+    return datetime.fromtimestamp(expires_at, UTC)
 
 
 def make_sink(sub: StreamSubscription, put: Any, put_latest: Any) -> Sink:
@@ -120,7 +132,10 @@ class StreamSession(Session[StreamItem]):
             idle_timeout=s.ws_idle_timeout if s.ws_idle_timeout > 0 else 0.0,
             queue_limit=s.ws_queue_limit,
             batch_max=BATCH_MAX,
-            engines=dict(self.engines.known()),
+            engines={
+                e: status for e, status in self.engines.known().items() if self.principal.may_use(e)
+            },
+            expires=expiry(self.principal.expires_at),
         )
         self.outbox.put(frame(welcome))
 
@@ -135,7 +150,12 @@ class StreamSession(Session[StreamItem]):
     # --- notices ----------------------------------------------------------------------
 
     def on_engine(self, engine_id: str, status: str, reason: str) -> None:
-        """An engine went up or down: tell the client; ``"*"`` feeds pick up new engines."""
+        """An engine went up or down: tell the client; ``"*"`` feeds pick up new engines.
+
+        Only about engines the user may use.
+        """
+        if not self.principal.may_use(engine_id):
+            return
         notice = EngineFrame(engine_id=engine_id, status=status, reason=reason)  # type: ignore[arg-type]
         self.outbox.put(frame(notice))
         for sub in self._subs.values():
@@ -184,6 +204,8 @@ class StreamSession(Session[StreamItem]):
                 await self._unsubscribe(op)
             elif isinstance(op, PingOp):
                 self.outbox.put(frame(Pong(id=op.id, time=now())))
+            elif isinstance(op, RefreshOp):
+                await self._refresh(op)
         except ProtocolError as err:
             self.outbox.put(err.frame())
 
@@ -195,10 +217,13 @@ class StreamSession(Session[StreamItem]):
         engine, pattern, request = resolve_subscription(op, self.settings.default_engine)
         sources = route(pattern)
         check_durable_options(op, engine, sources)
+        covered = coverage(self.principal, op, engine)
+        if engine == ALL_ENGINES and covered is not None:
+            sources = for_engines(sources, covered)  # the user's engines only
         if request is not None:
             await self._engine_subscribe(op.id, engine, request)
         self._count += 1
-        sub = StreamSubscription(f"s{self._count}", engine, pattern, sources, op)
+        sub = StreamSubscription(f"s{self._count}", engine, pattern, sources, op, engines=covered)
         try:
             if sources.durable is not None:
                 await self.opener.open(sub)
@@ -239,16 +264,63 @@ class StreamSession(Session[StreamItem]):
         if sub is None:
             raise ProtocolError(op.id, f"unknown subscription {op.sub!r}", "sub", 404)
         sub.active = False  # events already queued for it are skipped by the writer
+        await self._end(sub)
+        self._ack(op.id, "unsubscribe", sub)
+
+    async def _end(self, sub: StreamSubscription) -> None:
+        """Detach an ended subscription from the hub and close its feeds."""
         if sub.sink is not None:
             for pattern in sub.route.core:
                 await self.unsubscribe(pattern, sub.sink)
         await sub.close_feeds()
-        self._ack(op.id, "unsubscribe", sub)
+
+    async def _refresh(self, op: RefreshOp) -> None:
+        """Replace the principal with the new token's; end what it no longer allows.
+
+        A bad token, or one of another user, changes nothing (the old expiry stands).
+        """
+        try:
+            principal = verify_token(self.settings, op.token)
+        except AuthError as exc:
+            raise ProtocolError(op.id, str(exc), "token", UNAUTHORIZED) from None
+        if principal.username != self.principal.username:
+            detail = f"the token is not {self.principal.username!r}'s"
+            raise ProtocolError(op.id, detail, "token", FORBIDDEN)
+        ended = [s for s in self._subs.values() if not still_allowed(s.engines, principal)]
+        for sub in ended:  # before any await: nothing more of theirs is sent
+            sub.active = False
+            del self._subs[sub.sid]
+        self.renew(principal)
+        for sub in ended:
+            rid = sub.op.id if sub.op is not None else None
+            lost = sorted(e for e in sub.engines or ("*",) if not principal.may_use(e))
+            detail = f"subscription {sub.sid} ended: {forbidden(principal, ', '.join(lost))}"
+            self.outbox.put(ProtocolError(rid, detail, "engine", FORBIDDEN, sub.sid).frame())
+            await self._end(sub)
+        ack = RefreshAck(
+            id=op.id,
+            op="refresh",
+            user=principal.username,
+            expires=expiry(principal.expires_at),
+            dropped=[sub.sid for sub in ended],
+        )
+        self.outbox.put(frame(ack))
 
     def _ack(
         self, rid: RequestId, op: str, sub: StreamSubscription, seq: int | None = None
     ) -> None:
-        ack = Ack(id=rid, op=op, sub=sub.sid, subject=sub.pattern, engine=sub.engine, seq=seq)
+        engines = None
+        if sub.engine == ALL_ENGINES and sub.engines is not None:
+            engines = sorted(sub.engines)
+        ack = Ack(
+            id=rid,
+            op=op,
+            sub=sub.sid,
+            subject=sub.pattern,
+            engine=sub.engine,
+            seq=seq,
+            engines=engines,
+        )
         self.outbox.put(frame(ack))
 
     async def _engine_subscribe(self, rid: RequestId, engine: str, req: SubscribeRequest) -> None:

@@ -23,6 +23,7 @@ from gateway.streams.feeds import DurableFeeds
 from gateway.streams.hub import Sink
 from gateway.streams.protocol import (
     ALL_ENGINES,
+    FORBIDDEN,
     ProtocolError,
     RequestId,
     SnapshotEnd,
@@ -30,7 +31,7 @@ from gateway.streams.protocol import (
     frame,
     sub_prefix,
 )
-from gateway.streams.routing import Route
+from gateway.streams.routing import Route, with_engine
 from schemas.streams import events_stream
 from schemas.subjects import check_engine_id
 
@@ -47,6 +48,7 @@ class StreamSubscription:
         "active",
         "created",
         "engine",
+        "engines",
         "feeds",
         "op",
         "opening",
@@ -58,9 +60,19 @@ class StreamSubscription:
     )
 
     def __init__(
-        self, sid: str, engine: str, pattern: str, route: Route, op: SubscribeOp | None = None
+        self,
+        sid: str,
+        engine: str,
+        pattern: str,
+        route: Route,
+        op: SubscribeOp | None = None,
+        *,
+        engines: frozenset[str] | None = None,
     ) -> None:
         self.sid, self.engine, self.pattern, self.route, self.op = sid, engine, pattern, route, op
+        self.engines = engines if engine == ALL_ENGINES else frozenset((engine,))
+        """Engines this subscription may deliver from (None: every engine).  Set from the
+        principal when subscribing and never wider than what the principal may use."""
         self.prefix = sub_prefix(sid)
         self.active = True
         self.sink: Sink | None = None
@@ -70,12 +82,14 @@ class StreamSubscription:
         """Engines whose feed is being opened (``engine: "*"``)."""
         self.created = datetime.now(UTC)
 
+    def covers(self, engine_id: str) -> bool:
+        """True if events of ``engine_id`` may be delivered to this subscription."""
+        return self.engines is None or engine_id in self.engines
+
     def durable_filter(self, engine: str) -> str:
         """The durable pattern for one engine (``wt.*.…`` becomes ``wt.{engine}.…``)."""
         assert self.route.durable is not None  # noqa: S101 - only called for durable routes
-        head, _, rest = self.route.durable.partition(".")
-        _, _, rest = rest.partition(".")
-        return f"{head}.{engine}.{rest}"
+        return with_engine(self.route.durable, engine)
 
     async def close_feeds(self) -> None:
         """Close every durable feed (their consumers are deleted)."""
@@ -186,7 +200,8 @@ class FeedOpener:
     async def open(self, sub: StreamSubscription) -> None:
         """Open the feed of ``sub``'s engine; for ``"*"`` of every engine up or named.
 
-        An engine of ``"*"`` that is down gets its feed when it comes up (:meth:`follow`),
+        Only engines ``sub`` covers (those its user may use) get a feed.  An engine of
+        ``"*"`` that is down gets its feed when it comes up (:meth:`follow`),
         starting at this subscription's time.  The feeds are opened, not started: the
         caller queues the ack, then calls ``go()`` on each.
 
@@ -200,7 +215,7 @@ class FeedOpener:
         else:
             named = op.resume_from if isinstance(op.resume_from, dict) else {}
             up = (e for e, status in self.engines.known().items() if status == "up")
-            engines = sorted({*up, *named})
+            engines = sorted(e for e in {*up, *named} if sub.covers(e))
         opened = await asyncio.gather(
             *(self._open(sub, e, op) for e in engines), return_exceptions=True
         )
@@ -214,11 +229,13 @@ class FeedOpener:
             raise error
 
     def follow(self, sub: StreamSubscription, engine_id: str, status: str) -> None:
-        """Give a durable ``"*"`` subscription a feed of ``engine_id`` once it is up."""
+        """Give a durable ``"*"`` subscription a feed of ``engine_id`` (if covered) once up."""
         if (
             status == "up"
             and not self.ended
             and sub.engine == ALL_ENGINES
+            and sub.active
+            and sub.covers(engine_id)
             and sub.route.durable is not None
             and engine_id not in sub.feeds
             and engine_id not in sub.opening
@@ -245,6 +262,8 @@ class FeedOpener:
     async def _open(
         self, sub: StreamSubscription, engine: str, op: SubscribeOp, later: datetime | None = None
     ) -> DurableFeed:
+        if not sub.covers(engine):  # never: callers only pass covered engines
+            raise ProtocolError(op.id, f"engine {engine!r} is not allowed", "engine", FORBIDDEN)
         start = start_of(op, engine, later)
         if start.begin is Begin.AFTER:
             await check_resume(self.feeds, op.id, engine, start.seq)
