@@ -18,7 +18,9 @@ import uvicorn
 from gateway.app import create_app
 from gateway.nats_plugin import NatsUnavailableError
 from gateway.query_token import QueryTokenRedactor
+from gateway.security import open_user_store
 from gateway.settings import GatewaySettings, SettingsError, load_settings
+from gateway.users import UserStore
 
 log = logging.getLogger("gateway")
 
@@ -28,13 +30,15 @@ EXIT_SETTINGS = 2
 class ReadyServer(uvicorn.Server):
     """A uvicorn server that announces ``gateway ready URL`` once its sockets listen."""
 
+    scheme = "http"
+
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         """Start as uvicorn does, then print the ready line (unless startup failed)."""
         await super().startup(sockets)
         if self.should_exit or not self.servers:
             return
         host, port = self.servers[0].sockets[0].getsockname()[:2]
-        print(f"gateway ready http://{host}:{port}", flush=True)  # noqa: T201 - the contract
+        print(f"gateway ready {self.scheme}://{host}:{port}", flush=True)  # noqa: T201 - the contract
 
 
 class _KnownStartupFailure(logging.Filter):
@@ -48,10 +52,13 @@ def _ignore_signal(signum: int, frame: FrameType | None) -> None:
     """Uvicorn re-raises the signal it shut down for; after a clean shutdown that is a no-op."""
 
 
-def serve(settings: GatewaySettings) -> int:
-    """Run the gateway until SIGTERM/SIGINT; 0 after a graceful shutdown."""
+def serve(settings: GatewaySettings, users: UserStore | None = None) -> int:
+    """Run the gateway until SIGTERM/SIGINT; 0 after a graceful shutdown.
+
+    With ``settings.tls_cert``/``tls_key`` it serves HTTPS and WSS only.
+    """
     config = uvicorn.Config(
-        QueryTokenRedactor(create_app(settings)),  # no ?token= in uvicorn's log lines
+        QueryTokenRedactor(create_app(settings, users)),  # no ?token= in uvicorn's log lines
         host=settings.host,
         port=settings.port,
         loop="auto",  # uvloop when installed
@@ -63,11 +70,14 @@ def serve(settings: GatewaySettings) -> int:
         # Browsers always offer permessage-deflate; compressing every frame costs more CPU
         # than the loopback/LAN bandwidth it saves (docs/performance.md, profile notes).
         ws_per_message_deflate=False,
+        ssl_certfile=settings.tls_cert or None,
+        ssl_keyfile=settings.tls_key or None,
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _ignore_signal)
     logging.getLogger("uvicorn.error").addFilter(_KnownStartupFailure())
     server = ReadyServer(config)
+    server.scheme = "https" if settings.tls else "http"
     server.run()
     return 0 if server.started else 1
 
@@ -79,21 +89,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         settings = load_settings(argv)
+        users = open_user_store(settings)
     except SettingsError as exc:
         print(f"gateway: {exc}", file=sys.stderr)  # noqa: T201 - usage error
         return EXIT_SETTINGS
+    warn_insecure(settings, users)
+    return serve(settings, users)
+
+
+def warn_insecure(settings: GatewaySettings, users: UserStore) -> None:
+    """Log loudly what makes this gateway unfit for real accounts."""
     if settings.demo:
         login = (
-            "log in with username 'vnpy' and password 'vnpy'"
-            if (settings.username, settings.password) == ("vnpy", "vnpy")
-            else f"log in as {settings.username!r}"
+            "log in with username 'vnpy' and password 'vnpy' (admin on every engine)"
+            if users.path is None
+            else f"users from {users.path}"
         )
         log.warning(
-            "DEMO MODE: %s; tokens are signed with a random key that changes on every "
-            "start. Never expose this gateway.",
+            "DEMO MODE: %s; unless a key is configured, tokens are signed with a random key "
+            "that changes on every start. NEVER EXPOSE THIS GATEWAY.",
             login,
         )
-    return serve(settings)
+    if not settings.tls and settings.host not in ("127.0.0.1", "::1", "localhost"):
+        log.warning(
+            "serving plain HTTP on %s: passwords and tokens cross the network in clear text; "
+            "use --tls-cert/--tls-key or a TLS-terminating proxy",
+            settings.host,
+        )
 
 
 if __name__ == "__main__":
