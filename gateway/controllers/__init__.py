@@ -18,6 +18,7 @@ from gateway.controllers.market import ContractController, TickController
 from gateway.controllers.orders import EngineOrderController, VnpyOrderController
 from gateway.controllers.portfolio import AccountController, PositionController, TradeController
 from gateway.controllers.token import TokenController
+from gateway.web import web_router
 
 _SHARED = (
     ContractController,
@@ -43,7 +44,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         security=SECURITY,
     )
     engines = Router(path="/", route_handlers=[EngineController], security=SECURITY)
-    return [TokenController, vnpy, per_engine, engines]
+    return [TokenController, vnpy, per_engine, engines, web_router()]
 
 
 __all__ = ["route_handlers"]

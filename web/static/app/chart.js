@@ -1,0 +1,89 @@
+// A small last-price chart on a <canvas>: no library.
+//
+// Contract: push(time, price) adds a point (the last `capacity` are kept); the chart
+// redraws at most once per animation frame, follows the canvas's CSS size and the
+// device pixel ratio, and draws limit lines when given. clear() empties it.
+
+export class PriceChart {
+  constructor(canvas, { capacity = 300 } = {}) {
+    this.canvas = canvas;
+    this.capacity = capacity;
+    this.points = [];
+    this.limits = { up: null, down: null };
+    this.pending = false;
+    this.digits = 2;
+    if (typeof ResizeObserver !== "undefined") {
+      new ResizeObserver(() => this.schedule()).observe(canvas);
+    }
+  }
+
+  push(time, price) {
+    if (!(price > 0)) return;
+    this.points.push({ time, price });
+    if (this.points.length > this.capacity) this.points.splice(0, this.points.length - this.capacity);
+    this.schedule();
+  }
+
+  clear() {
+    this.points = [];
+    this.schedule();
+  }
+
+  schedule() {
+    if (this.pending) return;
+    this.pending = true;
+    requestAnimationFrame(() => {
+      this.pending = false;
+      this.draw();
+    });
+  }
+
+  draw() {
+    const { canvas } = this;
+    const ratio = window.devicePixelRatio || 1;
+    const width = canvas.clientWidth;
+    const height = canvas.clientHeight;
+    if (!width || !height) return;
+    canvas.width = Math.round(width * ratio);
+    canvas.height = Math.round(height * ratio);
+    const ctx = canvas.getContext("2d");
+    ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+    ctx.clearRect(0, 0, width, height);
+    const style = getComputedStyle(canvas);
+    const line = style.getPropertyValue("--chart-line").trim() || "#2a6fdb";
+    const muted = style.getPropertyValue("--chart-muted").trim() || "#999";
+    const prices = this.points.map((p) => p.price);
+    if (prices.length < 2) return;
+    let low = Math.min(...prices);
+    let high = Math.max(...prices);
+    if (high === low) {
+      high += 1;
+      low -= 1;
+    }
+    const pad = { left: 4, right: 56, top: 8, bottom: 8 };
+    const plotW = width - pad.left - pad.right;
+    const plotH = height - pad.top - pad.bottom;
+    const x = (i) => pad.left + (plotW * i) / (this.capacity - 1);
+    const y = (price) => pad.top + plotH * (1 - (price - low) / (high - low));
+    ctx.font = "11px system-ui, sans-serif";
+    ctx.fillStyle = muted;
+    ctx.textBaseline = "middle";
+    ctx.fillText(high.toFixed(this.digits), width - pad.right + 4, pad.top + 4);
+    ctx.fillText(low.toFixed(this.digits), width - pad.right + 4, height - pad.bottom - 4);
+    ctx.strokeStyle = line;
+    ctx.lineWidth = 1.5;
+    ctx.beginPath();
+    const offset = this.capacity - prices.length;
+    prices.forEach((price, i) => {
+      if (i === 0) ctx.moveTo(x(offset + i), y(price));
+      else ctx.lineTo(x(offset + i), y(price));
+    });
+    ctx.stroke();
+    const last = prices[prices.length - 1];
+    ctx.fillStyle = line;
+    ctx.beginPath();
+    ctx.arc(x(this.capacity - 1), y(last), 3, 0, Math.PI * 2);
+    ctx.fill();
+    ctx.fillText(last.toFixed(this.digits), width - pad.right + 4, y(last));
+  }
+}
