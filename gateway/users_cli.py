@@ -66,17 +66,20 @@ def username_type(text: str) -> str:
 
 def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
     """Options of every subcommand; ``--users-file`` also from ``WEBTRADER_USERS_FILE``."""
-    common = argparse.ArgumentParser(add_help=False)
+    # No abbreviations: "--password SECRET" must not pass for "--password-stdin".
+    common = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     add_option(common, "--users-file", help="the users file (JSON, mode 0600)", env=env)
-    stdin = argparse.ArgumentParser(add_help=False)
+    stdin = argparse.ArgumentParser(add_help=False, allow_abbrev=False)
     stdin.add_argument(
         "--password-stdin",
         action="store_true",
         help="read the password from stdin's first line (implied when stdin is not a terminal)",
     )
-    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog=PROG, description=__doc__.split("\n\n")[0], allow_abbrev=False)
     sub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
-    add = sub.add_parser("add", parents=[common, stdin], help="add a user (asks the password)")
+    add = sub.add_parser(
+        "add", allow_abbrev=False, parents=[common, stdin], help="add a user (asks the password)"
+    )
     add.add_argument("name", type=username_type)
     add.add_argument("--role", type=role_type, required=True, help="viewer, trader or admin")
     add.add_argument(
@@ -85,15 +88,24 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
         required=True,
         help=f"comma-separated engine ids the user may use ('{ALL_ENGINES}': all)",
     )
-    passwd = sub.add_parser("passwd", parents=[common, stdin], help="change a user's password")
+    passwd = sub.add_parser(
+        "passwd", allow_abbrev=False, parents=[common, stdin], help="change a user's password"
+    )
     passwd.add_argument("name", type=username_type)
-    change = sub.add_parser("set", parents=[common], help="change a user's role or engines")
+    change = sub.add_parser(
+        "set", allow_abbrev=False, parents=[common], help="change a user's role or engines"
+    )
     change.add_argument("name", type=username_type)
     change.add_argument("--role", type=role_type, help="viewer, trader or admin")
     change.add_argument("--engines", type=engines_type, help="comma-separated engine ids, or *")
-    remove = sub.add_parser("remove", parents=[common], help="remove a user")
+    remove = sub.add_parser("remove", allow_abbrev=False, parents=[common], help="remove a user")
     remove.add_argument("name", type=username_type)
-    sub.add_parser("list", parents=[common], help="list users, roles and engines (no hashes)")
+    sub.add_parser(
+        "list",
+        allow_abbrev=False,
+        parents=[common],
+        help="list users, roles and engines (no hashes)",
+    )
     return p
 
 
