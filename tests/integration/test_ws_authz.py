@@ -25,7 +25,7 @@ from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 
 from gateway.access import Role
-from gateway.auth import issue_token
+from gateway.auth import issue_refresh_token, issue_token
 from gateway.settings import GatewaySettings
 from tests.support.processes import Bridge, Gateway, NatsServer
 from tests.support.ws import (
@@ -308,7 +308,7 @@ async def test_refresh_over_the_socket_outlives_the_first_token(
 
 
 async def test_refresh_with_a_bad_or_foreign_token_is_refused_and_the_old_expiry_stands(
-    authz_gateway: Gateway, mint: Mint
+    authz_gateway: Gateway, mint: Mint, authz_key: str
 ) -> None:
     forged = jwt.encode(
         jwt.decode(mint("frank"), options={"verify_signature": False}),
@@ -320,6 +320,10 @@ async def test_refresh_with_a_bad_or_foreign_token_is_refused_and_the_old_expiry
         "garbage": ("not-a-jwt", 401),
         "forged": (forged, 401),
         "expired": (mint("frank", ttl=60, issued=time.time() - 120), 401),
+        "refresh token": (  # for POST /token/refresh, never an access token
+            issue_refresh_token(GatewaySettings.demo_settings(jwt_secret=authz_key), "frank", "x"),
+            401,
+        ),
     }
     async with stream(authz_gateway, mint("frank", ttl=3)) as (ws, _):
         for rid, (token, code) in refusals.items():
