@@ -8,10 +8,11 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components
 
+from gateway.allow import AllowHeader
 from gateway.auth_middleware import SECURITY_SCHEME, SECURITY_SCHEME_NAME, auth_middleware
 from gateway.controllers import route_handlers
 from gateway.engine_plugin import EnginesPlugin
-from gateway.errors import EXCEPTION_HANDLERS
+from gateway.errors import EXCEPTION_HANDLERS, MAX_BODY_SIZE
 from gateway.nats_plugin import NatsPlugin
 from gateway.ratelimit import LoginLimiter
 from gateway.security import cors_config, login_limiter, open_user_store
@@ -52,6 +53,8 @@ def create_app(settings: GatewaySettings, users: UserStore | None = None) -> Lit
         cors_config=cors_config(settings),
         middleware=[auth_middleware(settings)],
         exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=MAX_BODY_SIZE,  # larger bodies: 413 ErrorBody
+        before_send=[AllowHeader()],  # OPTIONS lists every method of the path
         openapi_config=openapi,
         logging_config=None,  # main() configures logging once, for every logger
         signature_namespace={

@@ -204,12 +204,16 @@ EXCEPTION_HANDLERS: ExceptionHandlersMap = {
 }
 """The app's one exception-handler map (most specific class wins)."""
 
+MAX_BODY_SIZE = 64 * 1024
+"""Largest request body the gateway reads (an order is ~300 bytes); larger ones are 413."""
+
 _DESCRIPTIONS = {
     400: "Malformed input: not JSON, wrong type, missing field, unknown enum; `field` names it",
     401: "Missing, malformed, forged or expired access token (or a wrong login)",
     403: "Authenticated, but the user's role or engine list does not allow this",
     404: "Unknown engine, contract or order",
     409: "The order is no longer active",
+    413: f"The request body is larger than the gateway accepts ({MAX_BODY_SIZE // 1024} KiB)",
     422: "An order the contract cannot take (volume, price grid, limits); `field` names it",
     429: "Too many failed logins: wait the `Retry-After` seconds",
     502: "The engine answered something that cannot be forwarded",
@@ -248,7 +252,7 @@ def document_retry_after(responses: dict[str, OpenAPIResponse | Reference] | Non
 
 def submit_error_responses() -> dict[int, ResponseSpec]:
     """Error statuses of ``POST .../order``: the engine's, 422, and a 504 naming the retry id."""
-    responses = error_responses(400, 401, 403, 404, 422, 503)
+    responses = error_responses(400, 401, 403, 404, 413, 422, 503)
     responses[504] = ResponseSpec(
         data_container=OutcomeUnknown,
         description="The engine did not answer in time: the order's outcome is unknown; "

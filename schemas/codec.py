@@ -14,6 +14,8 @@ from schemas.errors import BadRequestError, error_from_validation
 
 T = TypeVar("T")
 
+TOO_DEEP = "JSON nested too deeply"
+
 _encoder = msgspec.json.Encoder()
 
 
@@ -37,12 +39,15 @@ def decode(data: bytes | str, type_: type[T]) -> T:
     """Decode ``data`` as ``type_``.
 
     Raises:
-        BadRequestError: not JSON, or not a valid ``type_``; ``field`` names the offending path.
+        BadRequestError: not JSON, nested too deeply, or not a valid ``type_``; ``field``
+            names the offending path.
     """
     try:
         return decoder(type_).decode(data)
     except (msgspec.ValidationError, msgspec.DecodeError) as exc:
         raise error_from_validation(exc) from None
+    except RecursionError:  # msgspec's nesting limit, even inside an ignored field
+        raise BadRequestError(TOO_DEEP) from None
 
 
 def convert(obj: Any, type_: type[T]) -> T:

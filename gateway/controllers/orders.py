@@ -51,13 +51,16 @@ from schemas.subjects import Op
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 CLIENT_ORDER_ID = "client_order_id"
-_KEY_RE = re.compile(r"[\x21-\x7e]{1,64}")
+_KEY_RE = re.compile(r"^[\x21-\x7e]{1,64}$")
 
 IdempotencyKey = Annotated[
     str | None,
     Parameter(
         header=IDEMPOTENCY_HEADER,
         required=False,
+        min_length=1,
+        max_length=64,
+        pattern=_KEY_RE.pattern,
         description="Alias of the body's `client_order_id` (1-64 printable ASCII, no spaces)",
     ),
 ]

@@ -140,7 +140,7 @@ class TokenController(Controller):
         status_code=200,
         opt={EXCLUDE_OPT_KEY: True},
         operation_class=_LoginOperation,
-        responses=error_responses(400, 401, 429),
+        responses=error_responses(400, 401, 413, 429),
         summary="Log in",
     )
     async def login(
@@ -168,7 +168,7 @@ class TokenController(Controller):
         status_code=200,
         opt={EXCLUDE_OPT_KEY: True},
         operation_class=_RefreshOperation,
-        responses=error_responses(400, 401),
+        responses=error_responses(400, 401, 413),
         summary="Refresh the access token",
     )
     async def refresh(

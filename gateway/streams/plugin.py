@@ -32,6 +32,7 @@ from litestar.plugins import InitPlugin
 
 from gateway.auth_middleware import SECURITY
 from gateway.engines import EngineDirectory, Status
+from gateway.errors import error_responses
 from gateway.nats_plugin import ConnectionEvents, ConnectionState
 from gateway.settings import GatewaySettings
 from gateway.streams.authz import forbidden
@@ -113,6 +114,7 @@ class StreamPlugin(InitPlugin):
                     tags=["streams"],
                     summary="WebSocket and fan-out counters",
                     security=SECURITY,
+                    responses=error_responses(400, 401),
                     sync_to_thread=False,
                 )(self._stats),
             ]
