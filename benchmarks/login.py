@@ -1,8 +1,9 @@
 """Workload 3: ``POST /token`` (the OAuth2 password form vnpy_webtrader's clients send).
 
-Sequential, one keep-alive client, ``login_requests`` logins.  The gateway checks the
-login with a constant-time comparison against its configured password (it keeps no
-password hash: the one login comes from its settings) and signs an HS256 JWT.
+Sequential, one keep-alive client, ``login_requests`` logins.  The gateway verifies the
+password against its scrypt hash (by design ~50-90 ms of CPU, in a worker thread) and
+signs an access and a refresh token.  Successful logins do not count against the login
+rate limit, so the run is never throttled.
 """
 
 from __future__ import annotations
