@@ -1,15 +1,17 @@
 // A small last-price chart on a <canvas>: no library.
 //
 // Contract: push(time, price) adds a point (the last `capacity` are kept); the chart
-// redraws at most once per animation frame, follows the canvas's CSS size and the
-// device pixel ratio, and draws limit lines when given. clear() empties it.
+// redraws at most once per animation frame and follows the canvas's CSS size and the
+// device pixel ratio. The x axis is ticks (newest on the right), at least MIN_SPAN wide.
+// clear() empties it.
+
+const MIN_SPAN = 60;
 
 export class PriceChart {
   constructor(canvas, { capacity = 300 } = {}) {
     this.canvas = canvas;
     this.capacity = capacity;
     this.points = [];
-    this.limits = { up: null, down: null };
     this.pending = false;
     this.digits = 2;
     if (typeof ResizeObserver !== "undefined") {
@@ -63,7 +65,8 @@ export class PriceChart {
     const pad = { left: 4, right: 56, top: 8, bottom: 8 };
     const plotW = width - pad.left - pad.right;
     const plotH = height - pad.top - pad.bottom;
-    const x = (i) => pad.left + (plotW * i) / (this.capacity - 1);
+    const span = Math.max(prices.length, MIN_SPAN);
+    const x = (i) => pad.left + (plotW * i) / (span - 1);
     const y = (price) => pad.top + plotH * (1 - (price - low) / (high - low));
     ctx.font = "11px system-ui, sans-serif";
     ctx.fillStyle = muted;
@@ -73,7 +76,7 @@ export class PriceChart {
     ctx.strokeStyle = line;
     ctx.lineWidth = 1.5;
     ctx.beginPath();
-    const offset = this.capacity - prices.length;
+    const offset = span - prices.length;
     prices.forEach((price, i) => {
       if (i === 0) ctx.moveTo(x(offset + i), y(price));
       else ctx.lineTo(x(offset + i), y(price));
@@ -82,7 +85,7 @@ export class PriceChart {
     const last = prices[prices.length - 1];
     ctx.fillStyle = line;
     ctx.beginPath();
-    ctx.arc(x(this.capacity - 1), y(last), 3, 0, Math.PI * 2);
+    ctx.arc(x(span - 1), y(last), 3, 0, Math.PI * 2);
     ctx.fill();
     ctx.fillText(last.toFixed(this.digits), width - pad.right + 4, y(last));
   }

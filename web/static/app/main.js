@@ -65,8 +65,9 @@ class App {
     byId("contract-search").addEventListener("input", () => this.renderContracts());
     byId("cancel-all").addEventListener("click", () => this.cancelAll());
     byId("book-body").addEventListener("click", (event) => {
-      const cell = event.target.closest("tr");
-      const price = cell && this.quote.tick && this.quote.tick[`${cell.dataset.level.replace(/\d/, "_price_")}${cell.dataset.level.slice(-1)}`];
+      // a click on a book level puts its price into the ticket
+      const match = /^(ask|bid)(\d)$/.exec((event.target.closest("tr") || {}).dataset?.level || "");
+      const price = match && this.quote.tick && this.quote.tick[`${match[1]}_price_${match[2]}`];
       if (price) this.ticket.setPrice(price);
     });
     if (this.wt.loggedIn) this.start();

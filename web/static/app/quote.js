@@ -15,11 +15,13 @@ export class QuoteView {
     this.chart = new PriceChart(byId("price-chart"));
     this.contract = null;
     this.tick = null;
+    this.ticks = 0;
   }
 
   show(contract) {
     this.contract = contract;
     this.tick = null;
+    this.ticks = 0;
     this.chart.clear();
     this.chart.digits = decimals(contract ? contract.pricetick : 0.01);
     byId("quote-symbol").textContent = contract ? `${contract.vt_symbol} ${contract.name}` : "";
@@ -30,6 +32,8 @@ export class QuoteView {
   update(tick) {
     if (!this.contract || tick.vt_symbol !== this.contract.vt_symbol) return;
     this.tick = tick;
+    this.ticks += 1;
+    byId("quote-body").dataset.ticks = String(this.ticks); // ticks drawn since show()
     this.chart.push(tick.datetime, tick.last_price);
     this.render();
   }

@@ -107,8 +107,13 @@ export class Ticket {
     }
     const digits = decimals(this.contract.pricetick);
     const { up, down } = limits(this.contract, this.tick);
-    const parts = [`${t("price")} ± ${this.contract.pricetick}`, `${t("volume")} ≥ ${this.contract.min_volume}`];
-    if (down !== null && up !== null) parts.push(`${num(down, digits)} … ${num(up, digits)}`);
+    const parts = [
+      t("hint_tick", { tick: this.contract.pricetick }),
+      t("hint_min_volume", { min: this.contract.min_volume }),
+    ];
+    if (down !== null && up !== null) {
+      parts.push(t("hint_limits", { down: num(down, digits), up: num(up, digits) }));
+    }
     el.textContent = parts.join(" · ");
   }
 
@@ -131,6 +136,7 @@ export class Ticket {
   async send() {
     this.clearMessages();
     byId("ticket-result").textContent = "";
+    delete byId("ticket-result").dataset.orderid;
     if (!this.contract) {
       this.fail(null, t("pick_contract"));
       return;
@@ -152,6 +158,7 @@ export class Ticket {
           ? t("order_rejected", { id: placed.vt_orderid, reason: placed.reason })
           : t("order_sent", { id: placed.vt_orderid, status: enumLabel(placed.status) });
       result.className = placed.status === "REJECTED" ? "error" : "ok";
+      result.dataset.orderid = placed.vt_orderid;
     } catch (error) {
       const field = error.field || null;
       const key = field ? "server_error_field" : "server_error";
