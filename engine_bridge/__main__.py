@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from nats.js.errors import APIError
 
+from engine_bridge.engine import EngineStartError
 from engine_bridge.engines import create_engine
 from engine_bridge.jetstream import StreamOptions
 from engine_bridge.service import Bridge, connect
@@ -56,8 +57,9 @@ async def run_bridge(settings: BridgeSettings) -> int:
             return 0
         try:
             starting.result()
-        except APIError as exc:
-            logger.error("cannot set up JetStream for engine %s: %s", settings.engine_id, exc)
+        except (APIError, EngineStartError) as exc:
+            what = "set up JetStream for" if isinstance(exc, APIError) else "start"
+            logger.error("cannot %s engine %s: %s", what, settings.engine_id, exc)
             return 1
         sys.stdout.write(
             f"bridge ready engine_id={settings.engine_id} nats={redact_url(settings.nats_url)}\n"

@@ -28,7 +28,10 @@ not raise; if it does, the engine logs the error and goes on.
 
 An action's own events are emitted before the action returns: when ``send_order``
 returns, its ``ORDER`` (and any ``TRADE``/``POSITION``/``ACCOUNT``) events have been
-handed to the listener.
+handed to the listener.  An engine in front of a real venue can only promise this for the
+events its venue adapter raises while the action runs (VeighNa: the ``SUBMITTING`` order a
+gateway emits inside ``send_order``); what the venue answers later (acknowledgement, fills)
+follows as events — :class:`engine_bridge.vnpy.engine.VnpyEngine` says exactly what holds.
 
 Restart
 -------
@@ -45,21 +48,30 @@ from dataclasses import dataclass, field
 from typing import ClassVar, Protocol
 
 from schemas.enums import Exchange
-from schemas.errors import UnprocessableError
+from schemas.errors import NotFoundError, NotSupportedError, UnprocessableError
+from schemas.messages import GatewayInfo, GatewayState
 from schemas.objects import (
     AccountData,
+    BarData,
     ContractData,
     OrderData,
     PositionData,
     TickData,
     TradeData,
 )
-from schemas.requests import OrderRequest, SubscribeRequest
+from schemas.requests import ConnectRequest, HistoryRequest, OrderRequest, SubscribeRequest
 from schemas.subjects import Event, EventKind
 from schemas.validation import validate_order
 
 EngineEvent = Event
 """Anything an engine emits to its listener."""
+
+
+class EngineStartError(Exception):
+    """The engine cannot start (a gateway that cannot be loaded, a missing setting file).
+
+    The message says what to fix; the bridge logs it and exits.
+    """
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -209,6 +221,47 @@ class Engine(ABC):
     @abstractmethod
     async def accounts(self) -> list[AccountData]:
         """Every account."""
+
+    # ------------------------------------------------------------------------ gateways
+
+    async def gateways(self) -> list[GatewayInfo]:
+        """The engine's gateways and their connection state.
+
+        The default: one gateway, :attr:`gateway_name`, always connected.
+        """
+        contracts = await self.contracts()
+        return [
+            GatewayInfo(
+                name=self.gateway_name,
+                state=GatewayState.CONNECTED,
+                exchanges=sorted({c.exchange.value for c in contracts}),
+                contracts=len(contracts),
+            )
+        ]
+
+    async def connect_gateway(self, req: ConnectRequest) -> GatewayInfo:
+        """Connect one gateway with ``req.setting``; return its state afterwards.
+
+        The default knows only its always-connected gateway: connecting it changes nothing.
+
+        Raises:
+            NotFoundError: no gateway of that name.
+        """
+        for gateway in await self.gateways():
+            if gateway.name == req.gateway_name:
+                return gateway
+        raise NotFoundError(f"unknown gateway {req.gateway_name!r}", field="gateway_name")
+
+    async def bars(self, req: HistoryRequest) -> list[BarData]:
+        """Bars of one contract, oldest first, at most :data:`~schemas.validation.MAX_BARS`.
+
+        Raises:
+            NotFoundError: unknown contract.
+            UnprocessableError: a window or interval bars cannot have
+                (:func:`schemas.validation.history_window`).
+            NotSupportedError: the engine (or the contract's gateway) has no bar history.
+        """
+        raise NotSupportedError(f"engine kind {self.kind!r} has no bar history")
 
     # ------------------------------------------------------------------------- helpers
 

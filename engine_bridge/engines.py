@@ -15,4 +15,12 @@ def create_engine(settings: BridgeSettings) -> Engine:
     """
     if settings.engine == SimEngine.kind:
         return SimEngine(tick_rate=settings.tick_rate, seed=settings.seed)
+    if settings.engine == "vnpy":
+        from engine_bridge.vnpy.headless import HeadlessVnpyEngine  # noqa: PLC0415 - optional
+
+        return HeadlessVnpyEngine(
+            gateway=settings.gateway,
+            gateway_setting=settings.gateway_setting,
+            gateway_name=settings.gateway_name,
+        )
     raise ValueError(f"unknown engine {settings.engine!r}")

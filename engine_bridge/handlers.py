@@ -27,6 +27,8 @@ from schemas.messages import EngineInfo
 from schemas.requests import (
     CancelAllRequest,
     CancelRequest,
+    ConnectRequest,
+    HistoryRequest,
     OrderLookup,
     OrderRequest,
     Query,
@@ -102,6 +104,9 @@ class Operations:
             Op.SUBMIT: self.submit,
             Op.CANCEL: self.cancel,
             Op.CANCEL_ALL: self.cancel_all,
+            Op.GATEWAYS: self.gateways,
+            Op.CONNECT: self.connect,
+            Op.BARS: self.bars,
         }
 
     async def engine_info(self) -> EngineInfo:
@@ -193,6 +198,23 @@ class Operations:
         orders = await self.engine.cancel_all(req.vt_symbol)
         await self._settle()
         return Reply(encode(orders))
+
+    async def gateways(self, data: bytes) -> Reply:
+        """``gateways``: empty -> ``[GatewayInfo]``."""
+        if data.strip():
+            decode(data, InfoRequest)
+        return Reply(encode(await self.engine.gateways()))
+
+    async def connect(self, data: bytes) -> Reply:
+        """``connect``: ``ConnectRequest`` -> ``GatewayInfo`` (404 unknown gateway).
+
+        The setting may hold credentials: it is never logged or echoed.
+        """
+        return Reply(encode(await self.engine.connect_gateway(decode(data, ConnectRequest))))
+
+    async def bars(self, data: bytes) -> Reply:
+        """``bars``: ``HistoryRequest`` -> ``[BarData]`` oldest first (404/422/501)."""
+        return Reply(encode(await self.engine.bars(decode(data, HistoryRequest))))
 
 
 def _query(data: bytes) -> Query:

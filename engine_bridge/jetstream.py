@@ -75,7 +75,7 @@ def events_config(engine_id: str, opts: StreamOptions) -> api.StreamConfig:
     """``WT_{e}_EVENTS``: file storage, retention by age, de-duplication by ``Nats-Msg-Id``."""
     return api.StreamConfig(
         name=events_stream(engine_id),
-        description=f"order/trade/position/account events of engine {engine_id}",
+        description=f"order/trade/position/account/quote events of engine {engine_id}",
         subjects=events_stream_subjects(engine_id),
         storage=api.StorageType.FILE,
         retention=api.RetentionPolicy.LIMITS,

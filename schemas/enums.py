@@ -72,6 +72,7 @@ _VNPY_VALUES: dict[str, dict[str, str]] = {
         "ETF": "ETF",
     },
     "OptionType": {"CALL": "看涨期权", "PUT": "看跌期权"},
+    "Interval": {"MINUTE": "1m", "HOUR": "1h", "DAILY": "d", "WEEKLY": "w", "TICK": "tick"},
 }
 
 # VeighNa 4's English (i18n) values, where they differ from the member name.
@@ -169,6 +170,16 @@ class OptionType(VnEnum):
 
     CALL = "CALL"
     PUT = "PUT"
+
+
+class Interval(VnEnum):
+    """Interval of a bar; VeighNa's values (``"1m"``, ``"1h"``, ``"d"``, ``"w"``) accepted."""
+
+    MINUTE = "MINUTE"
+    HOUR = "HOUR"
+    DAILY = "DAILY"
+    WEEKLY = "WEEKLY"
+    TICK = "TICK"
 
 
 class Exchange(VnEnum):

@@ -66,6 +66,12 @@ class ConflictError(WebTraderError):
     code = 409
 
 
+class NotSupportedError(WebTraderError):
+    """The engine does not offer this operation (or not for this contract or gateway)."""
+
+    code = 501
+
+
 class EngineError(WebTraderError):
     """Unexpected failure inside the engine; the detail never carries a traceback."""
 
@@ -74,7 +80,14 @@ class EngineError(WebTraderError):
 
 ERRORS_BY_CODE: dict[int, type[WebTraderError]] = {
     cls.code: cls
-    for cls in (BadRequestError, NotFoundError, ConflictError, UnprocessableError, EngineError)
+    for cls in (
+        BadRequestError,
+        NotFoundError,
+        ConflictError,
+        UnprocessableError,
+        NotSupportedError,
+        EngineError,
+    )
 }
 
 

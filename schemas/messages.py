@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 import msgspec
 
 from schemas.objects import AwareDatetime
@@ -38,3 +40,31 @@ class Heartbeat(msgspec.Struct, frozen=True, kw_only=True):
     time: AwareDatetime
     seq: int
     info: EngineInfo
+
+
+class GatewayState(StrEnum):
+    """Connection state of one gateway of an engine."""
+
+    DISCONNECTED = "DISCONNECTED"
+    """Never asked to connect, and nothing heard from it."""
+    CONNECTING = "CONNECTING"
+    """Asked to connect; no contract or account heard from it yet."""
+    CONNECTED = "CONNECTED"
+    """Contracts or accounts have arrived from it."""
+
+
+DefaultValue = str | int | float | bool | list[str]
+"""A default of a gateway's connect setting: a value, or a list of choices (first = default)."""
+
+
+class GatewayInfo(msgspec.Struct, frozen=True, kw_only=True):
+    """One gateway of an engine: the reply of ``gateways`` (a list) and ``connect``."""
+
+    name: str
+    state: GatewayState
+    exchanges: list[str] = msgspec.field(default_factory=list)
+    """Exchanges the gateway serves (member names)."""
+    contracts: int = 0
+    """Contracts known from it."""
+    default_setting: dict[str, DefaultValue] = msgspec.field(default_factory=dict)
+    """The keys ``connect`` takes, with their defaults (never the values last used)."""

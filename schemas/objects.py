@@ -14,7 +14,16 @@ from typing import Annotated
 import msgspec
 from msgspec.structs import force_setattr
 
-from schemas.enums import Direction, Exchange, Offset, OptionType, OrderType, Product, Status
+from schemas.enums import (
+    Direction,
+    Exchange,
+    Interval,
+    Offset,
+    OptionType,
+    OrderType,
+    Product,
+    Status,
+)
 
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 """A datetime with a UTC offset; naive datetimes are refused on decode."""
@@ -200,6 +209,49 @@ class ContractData(Base, frozen=True, kw_only=True):
     option_expiry: AwareDatetime | None = None
     option_portfolio: str | None = None
     option_index: str | None = None
+    vt_symbol: str = ""
+
+    def __post_init__(self) -> None:
+        force_setattr(self, "vt_symbol", vt_symbol_of(self.symbol, self.exchange))
+
+
+class QuoteData(Base, frozen=True, kw_only=True):
+    """A two-sided quote (market making) and its latest state."""
+
+    symbol: str
+    exchange: Exchange
+    quoteid: str
+    bid_price: float = 0.0
+    bid_volume: float = 0.0
+    ask_price: float = 0.0
+    ask_volume: float = 0.0
+    bid_offset: Offset = Offset.NONE
+    ask_offset: Offset = Offset.NONE
+    status: Status = Status.SUBMITTING
+    datetime: AwareDatetime | None = None
+    reference: str = ""
+    vt_symbol: str = ""
+    vt_quoteid: str = ""
+
+    def __post_init__(self) -> None:
+        force_setattr(self, "vt_symbol", vt_symbol_of(self.symbol, self.exchange))
+        force_setattr(self, "vt_quoteid", f"{self.gateway_name}.{self.quoteid}")
+
+
+class BarData(Base, frozen=True, kw_only=True):
+    """A candlestick of one interval; ``datetime`` is when the bar opens."""
+
+    symbol: str
+    exchange: Exchange
+    datetime: AwareDatetime
+    interval: Interval | None = None
+    volume: float = 0.0
+    turnover: float = 0.0
+    open_interest: float = 0.0
+    open_price: float = 0.0
+    high_price: float = 0.0
+    low_price: float = 0.0
+    close_price: float = 0.0
     vt_symbol: str = ""
 
     def __post_init__(self) -> None:

@@ -11,7 +11,8 @@ from typing import Annotated
 
 import msgspec
 
-from schemas.enums import Direction, Exchange, Offset, OrderType
+from schemas.enums import Direction, Exchange, Interval, Offset, OrderType
+from schemas.objects import AwareDatetime
 
 ClientOrderId = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[\x21-\x7e]*$")]
 """Up to 64 printable ASCII characters, no spaces."""
@@ -78,3 +79,35 @@ class OrderLookup(msgspec.Struct, frozen=True, kw_only=True):
     """Fetch one order by ``vt_orderid``."""
 
     vt_orderid: str
+
+
+class HistoryRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Bars of one contract from ``start`` to ``end`` (VeighNa's ``HistoryRequest``).
+
+    ``end`` defaults to now; bars are those opening in ``[start, end)``, oldest first.
+    """
+
+    symbol: str
+    exchange: Exchange
+    start: AwareDatetime
+    end: AwareDatetime | None = None
+    interval: Interval = Interval.MINUTE
+
+    @property
+    def vt_symbol(self) -> str:
+        """``symbol.EXCHANGE``."""
+        return f"{self.symbol}.{self.exchange.value}"
+
+
+SettingValue = str | int | float | bool
+"""One value of a gateway's connect setting (VeighNa's ``default_setting`` value types)."""
+
+
+class ConnectRequest(msgspec.Struct, frozen=True, kw_only=True):
+    """Connect one gateway of the engine with ``setting`` (VeighNa's ``connect(setting)``).
+
+    Keys missing from ``setting`` take the gateway's defaults (the first choice of a list).
+    """
+
+    gateway_name: str
+    setting: dict[str, SettingValue] = msgspec.field(default_factory=dict)

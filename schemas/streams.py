@@ -2,13 +2,14 @@
 
 Per engine (``{e}`` is the engine id, already a safe token):
 
-* ``WT_{e}_EVENTS`` — file stream of ``order``, ``trade``, ``position`` and ``account`` events
-  (:data:`DURABLE_KINDS`). Every such event is published with JetStream acknowledgement and
-  a ``Nats-Msg-Id``; its stream sequence is the ``seq`` that WebSocket frames carry and that
-  clients resume from. Because order and position subjects end in the order's id and the
-  position's direction, "last message per subject" is the current state of each order,
-  position and account: the snapshot is read from the same log as the live feed, with the
-  same sequence numbers, so snapshot-then-live has no gap.
+* ``WT_{e}_EVENTS`` — file stream of ``order``, ``trade``, ``position``, ``account`` and
+  ``quote`` events (:data:`DURABLE_KINDS`). Every such event is published with JetStream
+  acknowledgement and a ``Nats-Msg-Id``; its stream sequence is the ``seq`` that WebSocket
+  frames carry and that clients resume from. Because order, quote and position subjects end
+  in the order's or quote's id and the position's direction, "last message per subject" is
+  the current state of each order, quote, position and account: the snapshot is read from
+  the same log as the live feed, with the same sequence numbers, so snapshot-then-live has
+  no gap.
 * ``WT_{e}_TICKS`` — memory stream of ``tick`` subjects keeping one message per subject:
   the latest tick of each contract (ticks themselves stay on core NATS).
 * KV bucket ``wt_{e}_client_orders`` — ``client_order_id`` -> ``vt_orderid``, kept for
@@ -21,7 +22,13 @@ import base64
 
 from schemas.subjects import EventKind, check_engine_id, events_pattern
 
-DURABLE_KINDS = (EventKind.ORDER, EventKind.TRADE, EventKind.POSITION, EventKind.ACCOUNT)
+DURABLE_KINDS = (
+    EventKind.ORDER,
+    EventKind.TRADE,
+    EventKind.POSITION,
+    EventKind.ACCOUNT,
+    EventKind.QUOTE,
+)
 """Event kinds kept in the engine's events stream."""
 
 DEFAULT_EVENT_RETENTION = 7 * 24 * 3600.0

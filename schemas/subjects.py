@@ -7,14 +7,15 @@ Grammar (``ROOT`` is ``wt``)::
     wt.{engine}.evt.trade.{EXCHANGE}.{symbol}                 fills
     wt.{engine}.evt.position.{EXCHANGE}.{symbol}.{DIRECTION}  position updates
     wt.{engine}.evt.contract.{EXCHANGE}.{symbol}   contract definitions
+    wt.{engine}.evt.quote.{EXCHANGE}.{symbol}.{quoteid}       quote updates (market making)
     wt.{engine}.evt.account.{accountid}            account updates
     wt.{engine}.evt.log                            engine log lines
     wt.{engine}.evt.heartbeat                      liveness, every 10 s
     wt.{engine}.req.{op}                           request-reply (a nats.micro endpoint)
 
 The engine id is one token, so ``wt.{engine}.>`` is one engine's whole permission prefix.
-Orders and positions carry their identity as the last token, so "the last message of each
-subject" is the current state of each order and position (what JetStream snapshots use).
+Orders, quotes and positions carry their identity as the last token, so "the last message of
+each subject" is the current state of each order, quote and position (what JetStream snapshots use).
 Symbols and ids are escaped with :func:`escape_token` (reversible percent-encoding of
 ``%``, ``.``, ``*``, ``>`` and whitespace/control characters); nothing is spliced raw.
 """
@@ -32,6 +33,7 @@ from schemas.objects import (
     LogData,
     OrderData,
     PositionData,
+    QuoteData,
     TickData,
     TradeData,
 )
@@ -56,6 +58,7 @@ class EventKind(StrEnum):
     ACCOUNT = "account"
     LOG = "log"
     HEARTBEAT = "heartbeat"
+    QUOTE = "quote"
 
     @property
     def vnpy_topic(self) -> str:
@@ -72,15 +75,24 @@ _VNPY_TOPICS = {
     EventKind.ACCOUNT: "eAccount.",
     EventKind.LOG: "eLog",
     EventKind.HEARTBEAT: "eHeartbeat",
+    EventKind.QUOTE: "eQuote.",
 }
 
 SYMBOL_KINDS = frozenset(
-    {EventKind.TICK, EventKind.ORDER, EventKind.TRADE, EventKind.POSITION, EventKind.CONTRACT}
+    {
+        EventKind.TICK,
+        EventKind.ORDER,
+        EventKind.TRADE,
+        EventKind.POSITION,
+        EventKind.CONTRACT,
+        EventKind.QUOTE,
+    }
 )
 """Kinds whose subject continues with ``{EXCHANGE}.{symbol}``."""
 
-IDENTIFIED_KINDS = frozenset({EventKind.ORDER, EventKind.POSITION})
-"""Symbol kinds with one more token after the symbol: the orderid, the position direction."""
+IDENTIFIED_KINDS = frozenset({EventKind.ORDER, EventKind.POSITION, EventKind.QUOTE})
+"""Symbol kinds with one more token after the symbol: the orderid, the position direction,
+the quoteid."""
 
 
 class Op(StrEnum):
@@ -98,6 +110,9 @@ class Op(StrEnum):
     CANCEL = "cancel"
     CANCEL_ALL = "cancel_all"
     INFO = "info"
+    GATEWAYS = "gateways"
+    CONNECT = "connect"
+    BARS = "bars"
 
 
 def escape_token(text: str) -> str:
@@ -176,7 +191,16 @@ def symbol_pattern(engine_id: str, kind: EventKind, symbol: str, exchange: Excha
     return events_pattern(engine_id, f"{topic}.*" if kind in IDENTIFIED_KINDS else topic)
 
 
-Event = TickData | OrderData | TradeData | PositionData | AccountData | ContractData | LogData
+Event = (
+    TickData
+    | OrderData
+    | TradeData
+    | PositionData
+    | AccountData
+    | ContractData
+    | LogData
+    | QuoteData
+)
 """Any object an engine publishes as an event."""
 
 
@@ -191,6 +215,8 @@ def subject_for(engine_id: str, kind: EventKind, obj: Event) -> str:
         key = f"{key}.{escape_token(obj.orderid)}"
     elif isinstance(obj, PositionData):
         key = f"{key}.{obj.direction.value}"
+    elif isinstance(obj, QuoteData):
+        key = f"{key}.{escape_token(obj.quoteid)}"
     return event_subject(engine_id, kind, key)
 
 
@@ -203,7 +229,7 @@ class EventSubject(NamedTuple):
     key: str | None = None
     """The unescaped symbol (symbol kinds) or account id (accounts)."""
     ident: str | None = None
-    """The unescaped orderid (orders) or the direction name (positions)."""
+    """The unescaped orderid (orders), quoteid (quotes) or the direction name (positions)."""
 
 
 def parse_event_subject(subject: str) -> EventSubject:

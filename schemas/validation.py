@@ -7,11 +7,12 @@ only the engine can judge (funds, position to close) becomes a REJECTED order in
 from __future__ import annotations
 
 import math
+from datetime import datetime
 
-from schemas.enums import OrderType
+from schemas.enums import Interval, OrderType
 from schemas.errors import UnprocessableError
 from schemas.objects import ContractData
-from schemas.requests import OrderRequest
+from schemas.requests import HistoryRequest, OrderRequest
 
 DEFAULT_MAX_VOLUME = 1_000_000.0
 """Cap on one order's volume where the contract states none."""
@@ -63,3 +64,21 @@ def validate_order(req: OrderRequest, contract: ContractData) -> None:
         raise UnprocessableError(
             f"price {price} is below limit_down {contract.limit_down}", "price"
         )
+
+
+MAX_BARS = 5000
+"""Most bars one ``bars`` reply holds: the newest ones when the window has more."""
+
+
+def history_window(req: HistoryRequest, now: datetime) -> tuple[datetime, datetime]:
+    """``(start, end)`` of a bars request, ``end`` defaulting to ``now``.
+
+    Raises:
+        UnprocessableError: a ``TICK`` interval (bars only), or ``end`` not after ``start``.
+    """
+    if req.interval is Interval.TICK:
+        raise UnprocessableError("bars need MINUTE, HOUR, DAILY or WEEKLY", "interval")
+    end = req.end or now
+    if end <= req.start:
+        raise UnprocessableError("end must be after start", "end" if req.end else "start")
+    return req.start, end

@@ -12,11 +12,13 @@ from typing import ClassVar
 from engine_bridge.engine import Engine, EventListener, RestoredState
 from engine_bridge.sim.contracts import GATEWAY_NAME, SimSpec, default_specs
 from engine_bridge.sim.exchange import Event, SimExchange, utc_now
+from engine_bridge.sim.history import bar_times, history_bars
 from engine_bridge.sim.restore import restore_exchange
 from schemas.enums import Exchange
 from schemas.errors import NotFoundError
 from schemas.objects import (
     AccountData,
+    BarData,
     ContractData,
     LogData,
     OrderData,
@@ -24,8 +26,9 @@ from schemas.objects import (
     TickData,
     TradeData,
 )
-from schemas.requests import OrderRequest, SubscribeRequest
+from schemas.requests import HistoryRequest, OrderRequest, SubscribeRequest
 from schemas.subjects import EventKind
+from schemas.validation import history_window
 
 logger = logging.getLogger(__name__)
 
@@ -225,3 +228,12 @@ class SimEngine(Engine):
     async def accounts(self) -> list[AccountData]:
         """The one account, ``SIM``."""
         return [self.exchange.portfolio.account()]
+
+    async def bars(self, req: HistoryRequest) -> list[BarData]:
+        """Bars drawn back from the last price (see :mod:`engine_bridge.sim.history`)."""
+        contract = self.exchange.contract(req.symbol, req.exchange)
+        if contract is None:
+            raise NotFoundError(f"unknown contract {req.vt_symbol!r}", field="symbol")
+        start, end = history_window(req, self.exchange.clock())
+        market = self.exchange.markets[contract.vt_symbol]
+        return history_bars(market, req.interval, bar_times(start, end, req.interval))

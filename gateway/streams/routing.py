@@ -25,6 +25,7 @@ SUBJECT_TOKENS = {
     EventKind.ACCOUNT: 2,
     EventKind.LOG: 1,
     EventKind.HEARTBEAT: 1,
+    EventKind.QUOTE: 4,
 }
 """Tokens after ``wt.{engine}.evt.`` of each kind's subjects (see ``schemas.subjects``)."""
 

@@ -151,6 +151,7 @@ def test_stream_layout_per_engine() -> None:
         "wt.sim.evt.trade.>",
         "wt.sim.evt.position.>",
         "wt.sim.evt.account.>",
+        "wt.sim.evt.quote.>",
     ]
     assert streams.ticks_stream_subjects("e-1") == ["wt.e-1.evt.tick.>"]
     assert streams.client_orders_bucket("sim") == "wt_sim_client_orders"
