@@ -17,11 +17,15 @@ from engine_bridge.engines import create_engine
 from engine_bridge.jetstream import StreamOptions
 from engine_bridge.service import Bridge, connect
 from engine_bridge.settings import BridgeSettings, SettingsError, load_settings
+from engine_bridge.uniqueness import DuplicateEngineError, ensure_unique
 from schemas.config import redact_url
 
 logger = logging.getLogger("engine_bridge")
 
 T = TypeVar("T")
+
+EXIT_DUPLICATE = 3
+"""Exit status when another live bridge already serves the engine id."""
 
 
 async def run_bridge(settings: BridgeSettings) -> int:
@@ -46,6 +50,12 @@ async def run_bridge(settings: BridgeSettings) -> int:
     except Exception as exc:  # noqa: BLE001 - any failure to connect ends the process
         logger.error("cannot connect to NATS at %s: %s", redact_url(settings.nats_url), exc)
         return 1
+    try:
+        await ensure_unique(nc, settings.engine_id)
+    except DuplicateEngineError as exc:
+        logger.error("refusing to start: %s", exc)
+        await nc.close()
+        return EXIT_DUPLICATE
     bridge = Bridge(
         nc, create_engine(settings), settings.engine_id, StreamOptions.from_settings(settings)
     )

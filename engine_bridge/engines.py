@@ -5,6 +5,7 @@ from __future__ import annotations
 from engine_bridge.engine import Engine
 from engine_bridge.settings import BridgeSettings
 from engine_bridge.sim import SimEngine
+from engine_bridge.sim.contracts import select_specs
 
 
 def create_engine(settings: BridgeSettings) -> Engine:
@@ -14,7 +15,11 @@ def create_engine(settings: BridgeSettings) -> Engine:
         ValueError: an engine kind this bridge does not know.
     """
     if settings.engine == SimEngine.kind:
-        return SimEngine(tick_rate=settings.tick_rate, seed=settings.seed)
+        return SimEngine(
+            tick_rate=settings.tick_rate,
+            seed=settings.seed,
+            specs=select_specs(settings.contracts),
+        )
     if settings.engine == "vnpy":
         from engine_bridge.vnpy.headless import HeadlessVnpyEngine  # noqa: PLC0415 - optional
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 import argparse
 import logging
 import math
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from engine_bridge.sim.contracts import select_specs
 from schemas.config import add_option, parse_tick_rate
 from schemas.streams import DEFAULT_EVENT_RETENTION, DEFAULT_IDEMPOTENCY_TTL
 from schemas.subjects import check_engine_id
 
-ENGINE_KINDS = ("sim", "vnpy")
-"""Engines the bridge can run: the simulator, or a VeighNa ``MainEngine`` (the ``vnpy`` extra)."""
+ENGINE_KINDS = ("sim",)
+"""Engines the bridge can run (``vnpy`` comes with issue 6)."""
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -51,6 +51,11 @@ def parse_seed(text: str) -> int | None:
         raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
 
 
+def parse_contracts(text: str) -> tuple[str, ...]:
+    """``--contracts``: comma-separated ``vt_symbol``s; empty for every contract."""
+    return tuple(name.strip() for name in text.split(",") if name.strip())
+
+
 @dataclass(frozen=True, kw_only=True)
 class BridgeSettings:
     """Everything the bridge process is configured with; immutable after start."""
@@ -65,6 +70,8 @@ class BridgeSettings:
     """Ticks per second per subscribed contract (simulated engine); 0 = as fast as possible."""
     seed: int | None = None
     """Seed of the simulated market (same seed, same price paths); None = random."""
+    contracts: tuple[str, ...] = ()
+    """``vt_symbol``s the simulated engine trades; empty = all of its contracts."""
     log_level: str = "INFO"
     """Level of the log lines written to stderr."""
     js_replicas: int = 1
@@ -75,12 +82,6 @@ class BridgeSettings:
     """Seconds a ``client_order_id`` keeps meaning the same order."""
     tick_snapshots: bool = True
     """Keep the latest tick of each contract in the engine's ticks stream."""
-    gateway: str = ""
-    """``--engine vnpy``: the VeighNa gateway class to run, ``module:GatewayClass``."""
-    gateway_setting: str = ""
-    """``--engine vnpy``: JSON file of the gateway's connect setting (none: no connect)."""
-    gateway_name: str = ""
-    """``--engine vnpy``: name of the gateway (default: the class's ``default_name``)."""
 
     def __post_init__(self) -> None:
         try:
@@ -91,10 +92,13 @@ class BridgeSettings:
             raise SettingsError(f"--engine: one of {', '.join(ENGINE_KINDS)}")
         if not math.isfinite(self.tick_rate) or self.tick_rate < 0:
             raise SettingsError("--tick-rate: a finite number >= 0 (or 'max')")
+        if self.contracts:
+            try:
+                select_specs(self.contracts)
+            except ValueError as exc:
+                raise SettingsError(f"--contracts: {exc}") from None
         if self.log_level.upper() not in LOG_LEVELS:
             raise SettingsError(f"--log-level: one of {', '.join(LOG_LEVELS)}")
-        if self.gateway and not re.fullmatch(r"[\w.]+:\w+", self.gateway):
-            raise SettingsError("--gateway: module:GatewayClass, e.g. vnpy_ctp:CtpGateway")
         if not 1 <= self.js_replicas <= MAX_REPLICAS:
             raise SettingsError(f"--js-replicas: 1 to {MAX_REPLICAS}")
         for name in ("event_retention", "idempotency_ttl"):
@@ -154,6 +158,14 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
     )
     add_option(
         p,
+        "--contracts",
+        help="comma-separated vt_symbols the simulated engine trades (default: all)",
+        default=(),
+        type=parse_contracts,
+        env=env,
+    )
+    add_option(
+        p,
         "--js-replicas",
         help="replicas of the engine's JetStream streams and KV bucket (1, or 3 on a cluster)",
         default=1,
@@ -182,28 +194,6 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
         help="keep the latest tick of each contract in the engine's ticks stream",
         default=True,
         flag=True,
-        env=env,
-    )
-    add_option(
-        p,
-        "--gateway",
-        help="--engine vnpy: VeighNa gateway class to run, module:GatewayClass",
-        default="",
-        env=env,
-    )
-    add_option(
-        p,
-        "--gateway-setting",
-        help="--engine vnpy: JSON file with the gateway's connect setting "
-        "(unset: the gateway waits for a 'connect' request)",
-        default="",
-        env=env,
-    )
-    add_option(
-        p,
-        "--gateway-name",
-        help="--engine vnpy: gateway name (unset: the class's default_name)",
-        default="",
         env=env,
     )
     add_option(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from schemas.enums import Exchange, Product
@@ -196,3 +197,22 @@ def default_specs(gateway_name: str = GATEWAY_NAME) -> list[SimSpec]:
             gateway_name=g,
         ),
     ]
+
+
+def select_specs(vt_symbols: Iterable[str], gateway_name: str = GATEWAY_NAME) -> list[SimSpec]:
+    """The default contracts named in ``vt_symbols`` (all of them when it is empty).
+
+    Raises:
+        ValueError: a name is not one of the simulator's contracts (the message lists them).
+    """
+    specs = default_specs(gateway_name)
+    wanted = list(dict.fromkeys(vt_symbols))
+    if not wanted:
+        return specs
+    by_name = {spec.contract.vt_symbol: spec for spec in specs}
+    unknown = [name for name in wanted if name not in by_name]
+    if unknown:
+        raise ValueError(
+            f"unknown contract(s) {', '.join(unknown)}; the simulator trades {', '.join(by_name)}"
+        )
+    return [by_name[name] for name in wanted]
