@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -13,8 +14,8 @@ from schemas.config import add_option, parse_tick_rate
 from schemas.streams import DEFAULT_EVENT_RETENTION, DEFAULT_IDEMPOTENCY_TTL
 from schemas.subjects import check_engine_id
 
-ENGINE_KINDS = ("sim",)
-"""Engines the bridge can run (``vnpy`` comes with issue 6)."""
+ENGINE_KINDS = ("sim", "vnpy")
+"""Engines the bridge can run: the simulator, or a VeighNa ``MainEngine`` (the ``vnpy`` extra)."""
 
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
@@ -82,6 +83,12 @@ class BridgeSettings:
     """Seconds a ``client_order_id`` keeps meaning the same order."""
     tick_snapshots: bool = True
     """Keep the latest tick of each contract in the engine's ticks stream."""
+    gateway: str = ""
+    """``--engine vnpy``: the VeighNa gateway class to run, ``module:GatewayClass``."""
+    gateway_setting: str = ""
+    """``--engine vnpy``: JSON file of the gateway's connect setting (none: no connect)."""
+    gateway_name: str = ""
+    """``--engine vnpy``: name of the gateway (default: the class's ``default_name``)."""
 
     def __post_init__(self) -> None:
         try:
@@ -99,6 +106,8 @@ class BridgeSettings:
                 raise SettingsError(f"--contracts: {exc}") from None
         if self.log_level.upper() not in LOG_LEVELS:
             raise SettingsError(f"--log-level: one of {', '.join(LOG_LEVELS)}")
+        if self.gateway and not re.fullmatch(r"[\w.]+:\w+", self.gateway):
+            raise SettingsError("--gateway: module:GatewayClass, e.g. vnpy_ctp:CtpGateway")
         if not 1 <= self.js_replicas <= MAX_REPLICAS:
             raise SettingsError(f"--js-replicas: 1 to {MAX_REPLICAS}")
         for name in ("event_retention", "idempotency_ttl"):
@@ -194,6 +203,28 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
         help="keep the latest tick of each contract in the engine's ticks stream",
         default=True,
         flag=True,
+        env=env,
+    )
+    add_option(
+        p,
+        "--gateway",
+        help="--engine vnpy: VeighNa gateway class to run, module:GatewayClass",
+        default="",
+        env=env,
+    )
+    add_option(
+        p,
+        "--gateway-setting",
+        help="--engine vnpy: JSON file with the gateway's connect setting "
+        "(unset: the gateway waits for a 'connect' request)",
+        default="",
+        env=env,
+    )
+    add_option(
+        p,
+        "--gateway-name",
+        help="--engine vnpy: gateway name (unset: the class's default_name)",
+        default="",
         env=env,
     )
     add_option(
