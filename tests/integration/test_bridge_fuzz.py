@@ -24,9 +24,10 @@ from nats.aio.client import Client as NatsClient
 
 from schemas.codec import decode
 from schemas.errors import ERROR_CODE_HEADER, ERROR_HEADER, ErrorBody
-from schemas.messages import EngineInfo
+from schemas.messages import EngineInfo, GatewayInfo
 from schemas.objects import (
     AccountData,
+    BarData,
     ContractData,
     OrderData,
     PositionData,
@@ -61,6 +62,9 @@ REPLY_TYPES: dict[Op, Any] = {  # and TEMPLATES: a valid body of each op
     Op.SUBMIT: OrderData,
     Op.CANCEL: OrderData,
     Op.CANCEL_ALL: list[OrderData],
+    Op.GATEWAYS: list[GatewayInfo],
+    Op.CONNECT: GatewayInfo,
+    Op.BARS: list[BarData],
 }
 QUERY = {"vt_symbol": "rb2601.SHFE", "active": True, "limit": 10}
 TEMPLATES: dict[Op, dict[str, Any]] = {
@@ -86,6 +90,14 @@ TEMPLATES: dict[Op, dict[str, Any]] = {
     },
     Op.CANCEL: {"vt_orderid": "SIM.1"},
     Op.CANCEL_ALL: {"vt_symbol": "rb2601.SHFE"},
+    Op.GATEWAYS: {},
+    Op.CONNECT: {"gateway_name": "SIM", "setting": {}},
+    Op.BARS: {
+        "symbol": "rb2601",
+        "exchange": "SHFE",
+        "start": "2026-01-01T00:00:00Z",
+        "interval": "MINUTE",
+    },
 }
 
 HOSTILE_STRINGS = [
