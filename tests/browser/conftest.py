@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
@@ -159,6 +160,15 @@ def gateway_factory(nats_server: NatsServer, users_file: Path) -> Iterator[Calla
     yield start
     for gw in started:
         gw.stop()
+
+
+@pytest.fixture
+def other_http(gateway: Gateway, token: str) -> Iterator[httpx.Client]:
+    """REST on the session's demo gateway: same NATS and engines, not the page's gateway."""
+    with httpx.Client(
+        base_url=gateway.url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ) as client:
+        yield client
 
 
 @pytest.fixture(scope="module")

@@ -71,8 +71,13 @@ export class PriceChart {
     ctx.font = "11px system-ui, sans-serif";
     ctx.fillStyle = muted;
     ctx.textBaseline = "middle";
-    ctx.fillText(high.toFixed(this.digits), width - pad.right + 4, pad.top + 4);
-    ctx.fillText(low.toFixed(this.digits), width - pad.right + 4, height - pad.bottom - 4);
+    const last = prices[prices.length - 1];
+    const labelY = y(last);
+    // high and low on the right edge, unless the last price's label would cover them
+    if (labelY - pad.top > 14) ctx.fillText(high.toFixed(this.digits), width - pad.right + 4, pad.top + 4);
+    if (height - pad.bottom - labelY > 14) {
+      ctx.fillText(low.toFixed(this.digits), width - pad.right + 4, height - pad.bottom - 4);
+    }
     ctx.strokeStyle = line;
     ctx.lineWidth = 1.5;
     ctx.beginPath();
@@ -82,11 +87,10 @@ export class PriceChart {
       else ctx.lineTo(x(offset + i), y(price));
     });
     ctx.stroke();
-    const last = prices[prices.length - 1];
     ctx.fillStyle = line;
     ctx.beginPath();
-    ctx.arc(x(span - 1), y(last), 3, 0, Math.PI * 2);
+    ctx.arc(x(span - 1), labelY, 3, 0, Math.PI * 2);
     ctx.fill();
-    ctx.fillText(last.toFixed(this.digits), width - pad.right + 4, y(last));
+    ctx.fillText(last.toFixed(this.digits), width - pad.right + 4, labelY);
   }
 }

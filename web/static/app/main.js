@@ -39,6 +39,11 @@ class App {
     });
     this.ticket = new Ticket({ submit: (order) => this.submit(order) });
     this.wt.addEventListener("auth-required", () => this.loggedOut(t("session_expired")));
+    // how many access tokens this page got (login and refreshes), shown for diagnosis
+    let tokens = 0;
+    this.wt.session.addEventListener("token", () => {
+      document.documentElement.dataset.tokens = String(++tokens);
+    });
   }
 
   boot() {
