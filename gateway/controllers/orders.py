@@ -58,9 +58,8 @@ IdempotencyKey = Annotated[
     Parameter(
         header=IDEMPOTENCY_HEADER,
         required=False,
-        min_length=1,
-        max_length=64,
-        pattern=_KEY_RE.pattern,
+        # documented only: with_client_order_id() checks it and names the header (400)
+        schema_extra={"min_length": 1, "max_length": 64, "pattern": _KEY_RE.pattern},
         description="Alias of the body's `client_order_id` (1-64 printable ASCII, no spaces)",
     ),
 ]
