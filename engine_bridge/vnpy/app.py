@@ -25,9 +25,9 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Coroutine, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from vnpy.event import EventEngine
 from vnpy.trader.app import BaseApp
@@ -41,6 +41,8 @@ from engine_bridge.vnpy.engine import VnpyEngine
 from schemas.config import redact_url
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 APP_NAME = "NatsWebTrader"
 SETTING_FILENAME = "nats_webtrader_setting.json"
@@ -126,15 +128,18 @@ class BridgeThread(threading.Thread):
             for bridge in bridges:
                 bridge.reconnected()
 
-        nc = await _until(connect(self.settings, reconnected), stop)
-        if nc is None:
+        connecting = await _until(connect(self.settings, reconnected), stop)
+        if connecting is None:
             return
+        nc = connecting.result()
         s = self.settings
         self.bridge = bridge = Bridge(nc, self.engine, s.engine_id, StreamOptions.from_settings(s))
         bridges.append(bridge)
         try:
-            if await _until(bridge.start(), stop) is None:
+            starting = await _until(bridge.start(), stop)
+            if starting is None:
                 return
+            starting.result()
             self.state = "serving"
             self.started_or_failed.set()
             self.write_log(f"NATS bridge ready: engine {s.engine_id} on {redact_url(s.nats_url)}")
@@ -155,8 +160,8 @@ class BridgeThread(threading.Thread):
             logger.warning("NATS bridge thread did not stop within %g s", timeout)
 
 
-async def _until(work: Any, stop: asyncio.Event) -> Any:
-    """``await work``, unless ``stop`` is set first (then None)."""
+async def _until(work: Coroutine[Any, Any, T], stop: asyncio.Event) -> asyncio.Task[T] | None:
+    """Run ``work`` to its end (its finished task), unless ``stop`` is set first (None)."""
     task = asyncio.ensure_future(work)
     waiter = asyncio.ensure_future(stop.wait())
     await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
@@ -166,7 +171,7 @@ async def _until(work: Any, stop: asyncio.Event) -> Any:
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await task
         return None
-    return task.result()
+    return task
 
 
 class NatsBridgeEngine(BaseEngine):

@@ -181,3 +181,22 @@ async def test_cancel_all_of_one_contract_then_of_every_contract(
     assert brk_order in {o["vt_orderid"] for o in r.json() if o["status"] == "CANCELLED"}
     left = (await rest.get("/order", params={"active": True})).json()
     assert not [o for o in left if o["status"] in ACTIVE]
+
+
+async def test_same_client_order_id_is_the_same_order(
+    engine: EngineUnderTest, rest: httpx.AsyncClient
+) -> None:
+    tick = await latest_tick(rest, RB)
+    body = order_body(RB, tick["limit_down"], client_order_id="c-" + engine.engine_id)
+    first = await rest.post(f"/engines/{engine.engine_id}/order", json=body)
+    assert first.status_code == 201, first.text
+    again = await rest.post(f"/engines/{engine.engine_id}/order", json=body)
+    assert again.status_code == 200, again.text
+    assert again.headers["wt-replayed"] == "1"
+    assert again.json()["vt_orderid"] == first.json()["vt_orderid"]
+    assert again.json()["client_order_id"] == body["client_order_id"]
+    listed = (await rest.get("/order")).json()
+    assert [o["vt_orderid"] for o in listed if o["reference"] == body["reference"]] == [
+        first.json()["vt_orderid"]
+    ]
+    assert (await rest.delete(f"/order/{first.json()['vt_orderid']}")).status_code == 200
