@@ -211,3 +211,9 @@ def test_session_outlives_its_access_token_by_refreshing(
     page.reload()
     expect(page.locator("#trade-view")).to_be_visible(timeout=WAIT)
     expect_live(page)
+    # logging out forgets it
+    page.click("#logout")
+    expect(page.locator("#login-view")).to_be_visible(timeout=WAIT)
+    expect(page.locator("#login-error")).to_be_empty()
+    expect(page.locator("#connection")).to_have_attribute("data-state", "auth-required")
+    assert page.evaluate("sessionStorage.getItem('webtrader.session')") is None

@@ -25,6 +25,7 @@ class App {
     this.wt = new WebTrader({ baseUrl: new URL(".", document.baseURI) });
     this.stream = null;
     this.engine = null;
+    this.defaultEngine = null;
     this.store = null;
     this.contracts = [];
     this.contract = null;
@@ -64,7 +65,8 @@ class App {
       this.login();
     });
     byId("logout").addEventListener("click", () => {
-      this.wt.logout();
+      this.loggingOut = true;
+      this.wt.logout(); // ends the session: "auth-required" brings the login form back
     });
     byId("engine-select").addEventListener("change", (event) => this.selectEngine(event.target.value));
     byId("contract-search").addEventListener("input", () => this.renderContracts());
@@ -106,6 +108,8 @@ class App {
   }
 
   loggedOut(message) {
+    if (this.loggingOut) message = "";
+    this.loggingOut = false;
     clearInterval(this.enginePoll);
     if (this.stream) this.stream.stop();
     this.stream = null;
@@ -134,9 +138,7 @@ class App {
   }
 
   welcomed(welcome) {
-    if (!this.engine && !sessionStorage.getItem(ENGINE_KEY) && welcome.engine) {
-      this.selectEngine(welcome.engine);
-    }
+    this.defaultEngine = welcome.engine; // preferred when nothing was chosen before
   }
 
   async loadEngines() {
@@ -152,6 +154,7 @@ class App {
       const saved = sessionStorage.getItem(ENGINE_KEY);
       const choice =
         engines.find((e) => e.engine_id === saved) ||
+        engines.find((e) => e.engine_id === this.defaultEngine && e.status === "up") ||
         engines.find((e) => e.status === "up") ||
         engines[0];
       this.selectEngine(choice.engine_id);
