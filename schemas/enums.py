@@ -80,6 +80,7 @@ _ENGLISH_VALUES: dict[str, dict[str, str]] = {
     "Offset": {"CLOSETODAY": "Close Today", "CLOSEYESTERDAY": "Close Yesterday"},
     "Status": {"NOTTRADED": "Not traded", "PARTTRADED": "Part traded", "ALLTRADED": "All traded"},
     "OptionType": {"CALL": "Call", "PUT": "Put"},
+    "Product": {"EQUITY": "Stock"},
 }
 
 _TABLES: dict[type, dict[str, str]] = {}
