@@ -12,7 +12,7 @@
 //   from. Without one a 410 falls back to a snapshot subscribe (or live-only when the spec
 //   does not ask for snapshots) and a "gap" event says events may have been missed.
 // * Reconnects back off exponentially with jitter (0.5 s doubling to 30 s by default),
-//   reset by a welcome. A socket that never got its welcome makes the client check its
+//   reset once a connection has held for 10 s. A socket that never got its welcome makes the client check its
 //   token over REST (refresh, else "auth-required": nothing more is tried until start()).
 // * Liveness: a ping every idle_timeout/3 s keeps the session; no frame at all for three
 //   heartbeats drops the socket and reconnects.
@@ -25,6 +25,7 @@
 const DURABLE = new Set(["order", "trade", "position", "account"]);
 const WILDCARDS = new Set(["*", ">"]);
 const GONE = 410;
+const STABLE_MS = 10000; // a connection open this long resets the backoff
 
 /** Reconnect delays: initial ms, doubled per failed attempt up to max ms, +/- jitter. */
 export const DEFAULT_BACKOFF = Object.freeze({ initial: 500, max: 30000, factor: 2, jitter: 0.2 });
@@ -118,6 +119,8 @@ export class Stream extends EventTarget {
     this.retryTimer = null;
     this.keepalive = null;
     this.watchdog = null;
+    this.lastFrameAt = 0;
+    this.openedAt = 0;
     this.welcome = null;
     this.stopped = true;
     this.onOnline = () => this.reconnectNow();
@@ -211,7 +214,7 @@ export class Stream extends EventTarget {
 
   onFrame(ws, raw) {
     if (ws !== this.ws) return;
-    this.armWatchdog();
+    this.lastFrameAt = Date.now();
     let frame;
     try {
       frame = JSON.parse(raw);
@@ -248,7 +251,7 @@ export class Stream extends EventTarget {
 
   onWelcome(frame) {
     this.welcome = frame;
-    this.attempt = 0;
+    this.openedAt = Date.now();
     this.setState("open");
     this.emit("welcome", frame);
     const idle = (frame.idle_timeout || 0) * 1000;
@@ -275,12 +278,14 @@ export class Stream extends EventTarget {
   onClose(ws, code, reason) {
     if (ws !== this.ws) return;
     const hadWelcome = this.welcome !== null;
+    // the backoff starts over only after a connection that held (not one closed at once)
+    if (hadWelcome && Date.now() - this.openedAt >= STABLE_MS) this.attempt = 0;
     this.detach();
     if (this.stopped) return;
     if (code === 1008) {
-      // the session's token expired: refresh, then reconnect at once
+      // the session's token expired: refresh, then reconnect (at once the first time)
       this.refreshToken().then(
-        () => this.connect(),
+        () => this.retry(code, reason),
         (error) => this.needAuth(error.message || "access token expired"),
       );
       return;
@@ -302,7 +307,9 @@ export class Stream extends EventTarget {
 
   retry(code, reason) {
     if (this.stopped || this.ws || this.retryTimer) return;
-    const delay = backoffDelay(this.attempt, this.backoff);
+    // the first attempt after a code-1008 refresh goes at once, later ones back off
+    const delay =
+      code === 1008 && this.attempt === 0 ? 0 : backoffDelay(this.attempt, this.backoff);
     this.attempt += 1;
     this.setState("reconnecting", { delay, code, reason, retryAt: Date.now() + delay });
     this.retryTimer = setTimeout(() => this.connect(), delay);
@@ -319,7 +326,7 @@ export class Stream extends EventTarget {
     this.ws = null;
     this.welcome = null;
     clearInterval(this.keepalive);
-    clearTimeout(this.watchdog);
+    clearInterval(this.watchdog);
     this.bySub.clear();
     for (const subscription of this.subscriptions) subscription.sub = null;
     const pending = [...this.pending.values()];
@@ -339,13 +346,14 @@ export class Stream extends EventTarget {
   }
 
   armWatchdog() {
-    clearTimeout(this.watchdog);
+    clearInterval(this.watchdog);
     const heartbeat = this.welcome ? (this.welcome.heartbeat || 0) * 1000 : 0;
     if (heartbeat <= 0) return;
-    this.watchdog = setTimeout(() => {
+    this.watchdog = setInterval(() => {
+      if (Date.now() - this.lastFrameAt < heartbeat * 3) return;
       this.dropSocket(4000, "no heartbeat");
       this.retry(4000, "no frame from the server for three heartbeats");
-    }, heartbeat * 3);
+    }, heartbeat);
   }
 
   ping() {
