@@ -1,7 +1,10 @@
 """VeighNa (``vnpy`` 4.x, the ``vnpy`` extra) behind the bridge; the only package importing it.
 
 * :mod:`.engine` — :class:`~.engine.VnpyEngine`, a ``MainEngine`` as the bridge's engine;
+* :mod:`.events` — VeighNa's events into the handoff, fences, the replay of its OMS;
 * :mod:`.threads` — VeighNa's event thread -> the asyncio loop (bounded, order-keeping);
+* :mod:`.state` — what the engine knows (caches, client ids, waiters), on the loop;
+* :mod:`.gateways` — gateways and their inferred connection state;
 * :mod:`.convert` — VeighNa objects <-> wire Structs, enums by member name;
 * :mod:`.headless` — ``webtrader bridge --engine vnpy --gateway module:GatewayClass``;
 * :mod:`.app` — ``main_engine.add_app(NatsWebTraderApp)`` inside VeighNa Trader;
