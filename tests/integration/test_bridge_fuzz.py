@@ -186,9 +186,11 @@ def payloads(op: Op) -> st.SearchStrategy[bytes]:
 def target(nats_server: NatsServer) -> Iterator[Bridge]:
     """A clean bridge of this module's own (its engine only takes fuzz)."""
     bridge = Bridge(nats_server.url, "fz" + uuid.uuid4().hex[:10], tick_rate=2)
-    bridge.start_bridge()
-    yield bridge
-    bridge.stop()
+    try:
+        bridge.start_bridge()
+        yield bridge
+    finally:
+        bridge.stop()
 
 
 async def answer(nc: NatsClient, engine_id: str, op: Op, payload: bytes) -> str | None:

@@ -57,14 +57,16 @@ class Engine(NamedTuple):
 def mesh(nats_server: NatsServer) -> Iterator[tuple[Engine, Engine]]:
     """Engines A and B, fresh ids, disjoint contracts; stopped after the module."""
     engines = []
-    for name, contracts in (("a", A_CONTRACTS), ("b", B_CONTRACTS)):
-        engine_id = f"mesh{name}" + uuid.uuid4().hex[:8]
-        bridge = Bridge(nats_server.url, engine_id, "--contracts", ",".join(contracts))
-        bridge.start_bridge()
-        engines.append(Engine(bridge, contracts, f"{name}-{uuid.uuid4().hex[:6]}"))
-    yield engines[0], engines[1]
-    for engine in engines:
-        engine.bridge.stop()
+    try:
+        for name, contracts in (("a", A_CONTRACTS), ("b", B_CONTRACTS)):
+            engine_id = f"mesh{name}" + uuid.uuid4().hex[:8]
+            bridge = Bridge(nats_server.url, engine_id, "--contracts", ",".join(contracts))
+            engines.append(Engine(bridge, contracts, f"{name}-{uuid.uuid4().hex[:6]}"))
+            bridge.start_bridge()
+        yield engines[0], engines[1]
+    finally:
+        for engine in engines:
+            engine.bridge.stop()
 
 
 def order(vt_symbol: str, price: float, volume: int, reference: str) -> dict[str, Any]:

@@ -32,12 +32,14 @@ MAX_EXAMPLES = 30
 def fuzz_gateway(module_nats: NatsServer) -> Iterator[Gateway]:
     """A demo gateway whose default engine is a fresh bridge of this module's own."""
     bridge = Bridge(module_nats.url, ENGINE, tick_rate=5)
-    bridge.start_bridge()
     gw = Gateway(module_nats.url, ENGINE, "--demo", "--request-timeout", "2")
-    gw.start_gateway()
-    yield gw
-    gw.stop()
-    bridge.stop()
+    try:
+        bridge.start_bridge()
+        gw.start_gateway()
+        yield gw
+    finally:
+        gw.stop()
+        bridge.stop()
 
 
 @pytest.fixture(scope="module")
