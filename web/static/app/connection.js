@@ -2,8 +2,9 @@
 //
 // Contract: follow(stream) listens to its "state", "resumed", "gap" and "nats" events.
 // #connection gets data-state (idle, connecting, open, reconnecting, closed,
-// auth-required) and, after a reconnect that resumed, data-resumed-from (the highest seq
-// resumed after); the text counts down to the next attempt while reconnecting.
+// auth-required), data-connections (sockets opened) and, after a reconnect that resumed,
+// data-resumed-from (the highest seq resumed after); the text counts down to the next
+// attempt while reconnecting.
 
 import { byId } from "./dom.js";
 import { t } from "./i18n.js";
@@ -17,7 +18,11 @@ export class ConnectionBadge {
   }
 
   follow(stream) {
+    let welcomes = 0;
     stream.addEventListener("state", (event) => this.set(event.detail));
+    stream.addEventListener("welcome", () => {
+      byId("connection").dataset.connections = String(++welcomes); // sockets opened so far
+    });
     stream.addEventListener("resumed", (event) => {
       const el = byId("connection");
       const from = Math.max(event.detail.from, Number(el.dataset.resumedFrom || -1));
