@@ -222,6 +222,12 @@ class App {
     this.subscriptions.push(
       this.stream.subscribe({ engine, kind: "log" }, { onEvent: (event) => store.addLog(event.data) }),
     );
+    // a refused subscription (403: not one of this user's engines) is shown, not swallowed
+    for (const subscription of this.subscriptions) {
+      subscription.ready.catch((error) => {
+        if (engine === this.engine) byId("orders-error").textContent = t("server_error", { detail: error.detail || error.message });
+      });
+    }
     await this.loadContracts(engine);
   }
 
@@ -280,6 +286,10 @@ class App {
       { engine: this.engine, kind: "tick", vt_symbol: contract.vt_symbol },
       { onEvent: (event) => this.store && this.store.tick(event.data) },
     );
+    this.tickSubscription.ready.catch((error) => {
+      byId("quote-empty").hidden = false;
+      byId("quote-empty").textContent = t("server_error", { detail: error.detail || error.message });
+    });
   }
 
   dropTicks() {

@@ -26,6 +26,7 @@ export class QuoteView {
     this.chart.digits = decimals(contract ? contract.pricetick : 0.01);
     byId("quote-symbol").textContent = contract ? `${contract.vt_symbol} ${contract.name}` : "";
     byId("quote-empty").hidden = contract !== null;
+    byId("quote-empty").textContent = t("no_quote");
     byId("quote-body").hidden = true;
   }
 
