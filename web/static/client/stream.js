@@ -3,7 +3,7 @@
 // Contract:
 // * Subscriptions are kept by the client, not the socket: each is (re)sent after every
 //   welcome, so a reconnect restores all of them.
-// * A subscription of durable kinds (order, trade, position, account) remembers the last
+// * A subscription of durable kinds (order, trade, position, account, quote) remembers the last
 //   `seq` it received (per engine for engine "*"); after a reconnect it is re-sent with
 //   `resume_from` that seq, so no durable event is lost and none is seen twice.
 // * Its first subscribe, and a resume the gateway refuses with 410 (events gone or the
@@ -22,7 +22,7 @@
 // {subscription, engine, error, delay} (tried again after delay), "error" frame
 // (errors not answered to a request), "auth-required" {reason}.
 
-const DURABLE = new Set(["order", "trade", "position", "account"]);
+const DURABLE = new Set(["order", "trade", "position", "account", "quote"]); // schemas/streams.py
 const WILDCARDS = new Set(["*", ">"]);
 const GONE = 410;
 const STABLE_MS = 10000; // a connection open this long resets the backoff
