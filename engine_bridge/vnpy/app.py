@@ -37,6 +37,7 @@ from vnpy.trader.utility import get_file_path, load_json
 from engine_bridge.jetstream import StreamOptions
 from engine_bridge.service import Bridge, connect
 from engine_bridge.settings import BridgeSettings, SettingsError, build_parser, load_settings
+from engine_bridge.uniqueness import DuplicateEngineError, ensure_unique
 from engine_bridge.vnpy.engine import VnpyEngine
 from schemas.config import redact_url
 
@@ -133,6 +134,11 @@ class BridgeThread(threading.Thread):
             return
         nc = connecting.result()
         s = self.settings
+        try:
+            await ensure_unique(nc, s.engine_id)
+        except DuplicateEngineError:
+            await nc.close()
+            raise
         self.bridge = bridge = Bridge(nc, self.engine, s.engine_id, StreamOptions.from_settings(s))
         bridges.append(bridge)
         try:

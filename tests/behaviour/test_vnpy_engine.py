@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import signal
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -139,3 +140,20 @@ async def test_app_bridges_a_running_veighna_trader(
         status = trader.stop(signal.SIGTERM, timeout=30)
     assert status == 0, trader.output
     assert "trader closed stopped" in trader.output  # VeighNa's close stopped the bridge
+
+
+async def test_app_refuses_an_engine_id_another_bridge_serves(
+    nats_server: NatsServer, bridge_factory: Callable[..., ManagedProcess], tmp_path: Path
+) -> None:
+    engine_id = fresh_id()
+    bridge_factory(engine_id)  # a simulator already serves this id
+    env = vnpy_home(tmp_path)
+    setting = {"nats_url": nats_server.url, "engine_id": engine_id}
+    (tmp_path / ".vntrader" / "nats_webtrader_setting.json").write_text(json.dumps(setting))
+    trader = ManagedProcess("trader", python_module("tests.support.vnpy_trader"), env=env)
+    trader.start(r"trader ready", timeout=40)
+    try:
+        assert "trader ready failed:" in trader.output
+        assert f"engine id '{engine_id}' is already served" in trader.output
+    finally:
+        assert trader.stop(signal.SIGTERM, timeout=30) == 0, trader.output
