@@ -228,7 +228,7 @@ async def test_unsubscribe_stops_delivery(
             "vt_symbol",
             "14",
         ),
-        ('{"op": "subscribe", "id": "15", "kind": "quote"}', "kind", "15"),
+        ('{"op": "subscribe", "id": "15", "kind": "candle"}', "kind", "15"),
         ('{"op": "subscribe", "id": "16", "topik": ">"}', "topik", "16"),
         (
             '{"op": "subscribe", "id": "17", "engine": "*", "kind": "tick", '

@@ -44,6 +44,8 @@ def show_window(main_engine: MainEngine, event_engine: EventEngine) -> str:
 
 
 def main() -> int:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())  # before "ready": a test may stop us
     event_engine = EventEngine()
     main_engine = MainEngine(event_engine)
     main_engine.add_gateway(ExchangeGateway)
@@ -67,8 +69,6 @@ def main() -> int:
         if "--ui" in sys.argv:
             print("window:", show_window(main_engine, event_engine).replace("\n", " | "))
         print("trader ready", thread.state, flush=True)
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     stop.wait()
     main_engine.close()
     print("trader closed", bridge.status["state"], flush=True)
