@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import threading
-from collections.abc import Callable, Coroutine, Mapping
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -36,9 +36,10 @@ from vnpy.trader.utility import get_file_path, load_json
 
 from engine_bridge.jetstream import StreamOptions
 from engine_bridge.service import Bridge, connect
-from engine_bridge.settings import BridgeSettings, SettingsError, build_parser, load_settings
+from engine_bridge.settings import BridgeSettings, SettingsError
 from engine_bridge.uniqueness import DuplicateEngineError, ensure_unique
 from engine_bridge.vnpy.engine import VnpyEngine
+from engine_bridge.vnpy.setting import AUTOSTART, SETTING_FILENAME, bridge_settings
 from schemas.config import redact_url
 
 logger = logging.getLogger(__name__)
@@ -46,45 +47,8 @@ logger = logging.getLogger(__name__)
 T = TypeVar("T")
 
 APP_NAME = "NatsWebTrader"
-SETTING_FILENAME = "nats_webtrader_setting.json"
-AUTOSTART = "autostart"
-NOT_IN_APP = frozenset(
-    {"engine", "gateway", "gateway_setting", "gateway_name", "tick_rate", "seed", "contracts"}
-)
-"""Bridge options that make no sense for an app (the engine is the VeighNa Trader's own)."""
-PATH_KEYS = frozenset({"nats_creds", "nats_password_file"})
-"""Options naming files, read relative to the settings file."""
 STOP_TIMEOUT = 20.0
 """Seconds :meth:`NatsBridgeEngine.stop_bridge` waits for the bridge to stop."""
-
-
-def bridge_settings(setting: Mapping[str, Any], base: Path) -> BridgeSettings:
-    """The bridge settings a setting file holds (see the module docstring).
-
-    Raises:
-        SettingsError: an unknown or misplaced key, a missing ``engine_id``, a bad value.
-    """
-    known = set(vars(build_parser().parse_args([])))
-    if not setting.get("engine_id"):
-        raise SettingsError(f"{SETTING_FILENAME}: set engine_id (and nats_url)")
-    argv = ["--engine", "vnpy"]
-    for key, value in setting.items():
-        if key == AUTOSTART:
-            continue
-        if key not in known or key in NOT_IN_APP:
-            raise SettingsError(f"{SETTING_FILENAME}: unknown key {key!r}")
-        option = "--" + key.replace("_", "-")
-        if isinstance(value, bool):
-            argv.append(option if value else "--no-" + option[2:])
-            continue
-        text = str(value)
-        if key in PATH_KEYS and text and not Path(text).is_absolute():
-            text = str(base / text)
-        argv += [option, text]
-    try:
-        return load_settings(argv)
-    except SystemExit:  # argparse refused a value (and said why on stderr)
-        raise SettingsError(f"{SETTING_FILENAME}: invalid value (see the error above)") from None
 
 
 class BridgeThread(threading.Thread):

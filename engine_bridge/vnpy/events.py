@@ -90,7 +90,8 @@ class EventTap:
     @property
     def running(self) -> bool:
         """Whether VeighNa's event thread runs (a fence would pass)."""
-        return bool(self.main_engine.event_engine._active)  # VeighNa has no public "running"
+        # VeighNa has no public "running"; without its private flag, assume it runs
+        return bool(getattr(self.main_engine.event_engine, "_active", True))
 
     def attach(self) -> None:
         """Register the handlers (on any thread: VeighNa's registry tolerates it)."""
