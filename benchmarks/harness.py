@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from benchmarks import profile
-from webtrader.natsserver import find_binary
+from webtrader.natsserver import config_users, find_binary, new_password
 
 REPO = Path(__file__).resolve().parents[1]
 NATS_CONF = REPO / "nats.conf"
@@ -102,9 +103,17 @@ def machine() -> dict[str, Any]:
 class Proc:
     """A child process whose stdout+stderr lines are collected by a thread."""
 
-    def __init__(self, name: str, argv: Sequence[str], *, stdin: bool = False) -> None:
+    def __init__(
+        self,
+        name: str,
+        argv: Sequence[str],
+        *,
+        stdin: bool = False,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.name = name
         self.argv = list(argv)
+        self.env = env or {}
         self.lines: list[str] = []
         self._cond = threading.Condition()
         self._stdin = stdin
@@ -115,7 +124,7 @@ class Proc:
 
     def start(self, ready: str | None, timeout: float = READY_TIMEOUT) -> re.Match[str] | None:
         """Start; wait for an output line matching ``ready`` (if given) and return its match."""
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", **self.env}
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH")]))
         self.started_at = time.monotonic()
         self.proc = subprocess.Popen(
@@ -219,10 +228,24 @@ class Stack:
 
     nats: Proc
     nats_url: str
+    """``admin``'s URL (credentials embedded): for the floor apps and the load tools."""
     bridge: Proc | None
     gateway: Proc | None
     gateway_port: int
     workdir: Path
+    passwords: dict[str, str]
+    """Every NATS user's password: the bridge runs as ``bridge-sim``, the gateway as
+    ``gateway``, with the permissions of the repo's nats-auth.conf."""
+
+    @property
+    def plain_url(self) -> str:
+        """The NATS URL without credentials (given with :meth:`env_for`)."""
+        url = urlsplit(self.nats_url)
+        return f"nats://{url.hostname}:{url.port}"
+
+    def env_for(self, user: str) -> dict[str, str]:
+        """The environment that makes a bridge or gateway connect as ``user``."""
+        return {"WEBTRADER_NATS_USER": user, "WEBTRADER_NATS_PASSWORD": self.passwords[user]}
 
     @property
     def http(self) -> str:
@@ -247,12 +270,13 @@ class Stack:
                 "--engine-id",
                 ENGINE,
                 "--nats-url",
-                self.nats_url,
+                self.plain_url,
                 "--tick-rate",
                 tick_rate,
                 "--log-level",
                 "WARNING",
             ),
+            env=self.env_for(f"bridge-{ENGINE}"),
         )
         self.bridge.start(r"bridge ready")
         return self.bridge
@@ -264,18 +288,24 @@ class Stack:
                 p.stop()
 
 
-def start_nats(workdir: Path) -> tuple[Proc, str]:
-    """nats-server with the repo's nats.conf on a free port; (process, url)."""
+def start_nats(workdir: Path) -> tuple[Proc, str, dict[str, str]]:
+    """nats-server with the repo's nats.conf on a free port, a random password per user.
+
+    Returns the process, ``admin``'s URL (credentials embedded) and ``{user: password}``.
+    """
+    users = config_users(NATS_CONF)
+    passwords = {user: new_password() for user in users}
     proc = Proc(
         "nats-server",
         [nats_server_binary(), "-c", str(NATS_CONF), "-p", "-1", "-sd", str(workdir / "js")],
+        env={var: passwords[user] for user, var in users.items()},
     )
     m = proc.start(r"Listening for client connections on [\d.]+:(\d+)")
     assert m is not None
-    return proc, f"nats://127.0.0.1:{m.group(1)}"
+    return proc, f"nats://admin:{passwords['admin']}@127.0.0.1:{m.group(1)}", passwords
 
 
-def start_gateway(nats_url: str, port: int) -> Proc:
+def start_gateway(nats_url: str, port: int, env: dict[str, str] | None = None) -> Proc:
     """``python -m gateway --demo`` on ``port`` with default engine ``sim``."""
     gw = Proc(
         "gateway",
@@ -291,6 +321,7 @@ def start_gateway(nats_url: str, port: int) -> Proc:
             ENGINE,
             "--demo",
         ),
+        env=env,
     )
     gw.start(r"gateway ready")
     return gw
@@ -302,13 +333,15 @@ async def stack(
 ) -> AsyncIterator[Stack]:
     """A fresh nats-server (own JetStream dir), bridge and gateway; stopped on exit."""
     with tempfile.TemporaryDirectory(prefix="wt-bench-") as tmp:
-        nats_proc, url = await asyncio.to_thread(start_nats, Path(tmp))
-        st = Stack(nats_proc, url, None, None, free_port(), Path(tmp))
+        nats_proc, url, passwords = await asyncio.to_thread(start_nats, Path(tmp))
+        st = Stack(nats_proc, url, None, None, free_port(), Path(tmp), passwords)
         try:
             if bridge:
                 await asyncio.to_thread(st.start_bridge, tick_rate)
             if gateway:
-                st.gateway = await asyncio.to_thread(start_gateway, url, st.gateway_port)
+                st.gateway = await asyncio.to_thread(
+                    start_gateway, st.plain_url, st.gateway_port, st.env_for("gateway")
+                )
             yield st
         finally:
             await asyncio.to_thread(st.stop)

@@ -259,7 +259,11 @@ async def quiet(exc: Exception) -> None:
 
 async def cluster_client(cluster: Cluster) -> NatsClient:
     return await nats.connect(
-        servers=cluster.urls, max_reconnect_attempts=-1, reconnect_time_wait=0.1, error_cb=quiet
+        servers=cluster.urls,
+        **cluster.admin,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=0.1,
+        error_cb=quiet,
     )
 
 

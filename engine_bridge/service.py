@@ -20,7 +20,6 @@ import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-import nats
 from nats import micro
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
@@ -36,6 +35,7 @@ from engine_bridge.jetstream import StreamOptions, ensure_layout, retry_transien
 from engine_bridge.publisher import EventPublisher
 from engine_bridge.restore import read_state
 from engine_bridge.settings import BridgeSettings
+from schemas import natsauth
 from schemas.codec import encode
 from schemas.errors import ERROR_CODE_HEADER, ERROR_HEADER, ErrorBody, WebTraderError
 from schemas.messages import HEARTBEAT_INTERVAL, SERVICE_NAME, Heartbeat
@@ -277,6 +277,9 @@ async def connect(
     """Connect to NATS as ``engine-bridge <id>``, reconnecting forever.
 
     ``on_reconnected`` is called after every reconnection.
+
+    Raises:
+        schemas.natsauth.CredentialsRefusedError: the server refused the credentials.
     """
 
     async def on_error(exc: Exception) -> None:
@@ -290,7 +293,11 @@ async def connect(
         if on_reconnected is not None:
             on_reconnected()
 
-    return await nats.connect(
+    client = NatsClient()
+    await natsauth.connect(
+        client,
+        settings.nats_auth,
+        settings.nats_url,
         servers=settings.nats_servers,
         name=f"engine-bridge {settings.engine_id}",
         max_reconnect_attempts=-1,
@@ -299,3 +306,4 @@ async def connect(
         disconnected_cb=on_disconnected,
         reconnected_cb=reconnected_cb,
     )
+    return client

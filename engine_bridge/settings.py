@@ -7,10 +7,11 @@ import logging
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from engine_bridge.sim.contracts import select_specs
 from schemas.config import add_option, parse_tick_rate
+from schemas.natsauth import NatsAuth, NatsAuthError, add_nats_auth_options, pop_nats_auth
 from schemas.streams import DEFAULT_EVENT_RETENTION, DEFAULT_IDEMPOTENCY_TTL
 from schemas.subjects import check_engine_id
 
@@ -67,6 +68,8 @@ class BridgeSettings:
     """Engine id: the ``{engine}`` token of every subject this bridge publishes or serves."""
     nats_url: str = "nats://127.0.0.1:4222"
     """NATS server(s) to connect to; comma-separated for a cluster."""
+    nats_auth: NatsAuth = field(default_factory=NatsAuth)
+    """How to authenticate to NATS (user/password, creds file, or the URL's user)."""
     tick_rate: float = 2.0
     """Ticks per second per subscribed contract (simulated engine); 0 = as fast as possible."""
     seed: int | None = None
@@ -149,6 +152,7 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
         default="nats://127.0.0.1:4222",
         env=env,
     )
+    add_nats_auth_options(p, env)
     add_option(
         p,
         "--tick-rate",
@@ -246,4 +250,8 @@ def load_settings(
         SettingsError: the values cannot run a bridge (the message says which).
     """
     ns = vars(build_parser(env).parse_args(argv))
-    return BridgeSettings(**ns)
+    try:
+        auth = pop_nats_auth(ns)
+    except NatsAuthError as exc:
+        raise SettingsError(str(exc)) from None
+    return BridgeSettings(**ns, nats_auth=auth)

@@ -24,6 +24,7 @@ from litestar.plugins import InitPlugin
 from nats.aio.client import Client
 
 from gateway.settings import GatewaySettings
+from schemas import natsauth
 from schemas.config import redact_url
 
 if TYPE_CHECKING:
@@ -123,7 +124,8 @@ async def connect(settings: GatewaySettings, events: ConnectionEvents | None = N
     """Connect to NATS, reconnecting forever once connected; ``events`` hears the changes.
 
     Raises:
-        NatsUnavailableError: no server reachable within ``settings.nats_connect_timeout``.
+        NatsUnavailableError: no server reachable within ``settings.nats_connect_timeout``,
+            or the server refused the credentials.
     """
     client = Client()
 
@@ -145,7 +147,10 @@ async def connect(settings: GatewaySettings, events: ConnectionEvents | None = N
     servers = servers_of(settings.nats_url)
     try:
         await asyncio.wait_for(
-            client.connect(
+            natsauth.connect(
+                client,
+                settings.nats_auth,
+                settings.nats_url,
                 servers=servers,
                 name=CLIENT_NAME,
                 allow_reconnect=True,
@@ -159,15 +164,22 @@ async def connect(settings: GatewaySettings, events: ConnectionEvents | None = N
             ),
             settings.nats_connect_timeout,
         )
+    except natsauth.CredentialsRefusedError as exc:
+        log.error("%s", exc)
+        raise NatsUnavailableError(str(exc)) from None
     except TimeoutError:
         await client.close()
         msg = (
-            f"cannot reach NATS at {', '.join(servers)} within "
+            f"cannot reach NATS at {redact_url(settings.nats_url)} within "
             f"{settings.nats_connect_timeout:g} s (is nats-server running? see --nats-url)"
         )
         log.error(msg)
         raise NatsUnavailableError(msg) from None
-    log.info("NATS connected to %s", _where(client))
+    log.info(
+        "NATS connected to %s as %s",
+        _where(client),
+        settings.nats_auth.describe(settings.nats_url),
+    )
     return client
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gateway.keys import HS256, MAKE_KEY_PAIR, MAKE_SECRET, KeyConfigError, TokenKeys, load_keys
 from schemas.config import add_option
+from schemas.natsauth import NatsAuth, NatsAuthError, add_nats_auth_options, pop_nats_auth
 from schemas.subjects import check_engine_id
 
 
@@ -24,6 +25,8 @@ class GatewaySettings:
 
     nats_url: str = "nats://127.0.0.1:4222"
     """NATS server(s) to connect to; comma-separated for a cluster."""
+    nats_auth: NatsAuth = field(default_factory=NatsAuth)
+    """How to authenticate to NATS (``schemas.natsauth``: user/password, creds file, URL)."""
     nats_connect_timeout: float = 10.0
     """Seconds to wait for the first NATS connection at start before exiting with an error."""
     host: str = "127.0.0.1"
@@ -178,6 +181,7 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
 
     opt("nats-url", "NATS server URL(s), comma-separated")
     opt("nats-connect-timeout", "seconds to wait for NATS at start before giving up", float)
+    add_nats_auth_options(p, env)
     opt("host", "interface to bind")
     opt("port", "HTTP port", int)
     opt("default-engine", "engine id behind the vnpy_webtrader routes")
@@ -212,4 +216,8 @@ def load_settings(
         SettingsError: the combination cannot run (the message says what to set).
     """
     ns = vars(build_parser(env).parse_args(argv))
-    return GatewaySettings(**ns)
+    try:
+        nats_auth = pop_nats_auth(ns)
+    except NatsAuthError as exc:
+        raise SettingsError(str(exc)) from None
+    return GatewaySettings(**ns, nats_auth=nats_auth)

@@ -23,17 +23,29 @@ DEFAULT_ENGINE = "sim"
 
 @pytest.fixture(scope="session")
 def nats_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer]:
-    """The real nats-server from the wheel, with the repo's nats.conf, on a free port."""
+    """The real nats-server from the wheel, with the repo's nats.conf, on a free port.
+
+    Every user of nats-auth.conf gets a random password (``NatsServer``); at the end of the
+    session its log must show no permissions violation.
+    """
     server = NatsServer(tmp_path_factory.mktemp("jetstream"))
     server.start_server()
     yield server
     server.stop()
+    # The session's bridge (bridge-sim) and gateway (gateway) did all the suite asked within
+    # their NATS permissions; a new subject they use must be added to nats-auth.conf.
+    assert server.violations() == [], "permissions violations on the session's nats-server"
 
 
 @pytest.fixture(scope="session")
 def sim_bridge(nats_server: NatsServer) -> Iterator[Bridge]:
-    """The default engine (``sim``) for the session, as ``webtrader bridge`` runs it."""
-    bridge = Bridge(nats_server.url, DEFAULT_ENGINE, tick_rate=20)
+    """The default engine (``sim``) for the session, as ``webtrader bridge`` runs it.
+
+    It connects as NATS user ``bridge-sim`` (least privilege: only engine ``sim``'s subjects).
+    """
+    bridge = Bridge(
+        nats_server.plain_url, DEFAULT_ENGINE, tick_rate=20, env=nats_server.env_for("bridge-sim")
+    )
     bridge.start_bridge()
     yield bridge
     bridge.stop()
@@ -41,8 +53,10 @@ def sim_bridge(nats_server: NatsServer) -> Iterator[Bridge]:
 
 @pytest.fixture(scope="session")
 def gateway(nats_server: NatsServer, sim_bridge: Bridge) -> Iterator[Gateway]:
-    """The gateway in demo mode (login vnpy/vnpy), default engine ``sim``."""
-    gw = Gateway(nats_server.url, DEFAULT_ENGINE, "--demo")
+    """The gateway in demo mode (login vnpy/vnpy), default engine ``sim``, as NATS ``gateway``."""
+    gw = Gateway(
+        nats_server.plain_url, DEFAULT_ENGINE, "--demo", env=nats_server.env_for("gateway")
+    )
     gw.start_gateway()
     yield gw
     gw.stop()
@@ -60,7 +74,14 @@ def module_nats(tmp_path_factory: pytest.TempPathFactory) -> Iterator[NatsServer
 @pytest.fixture(scope="module")
 def quick_gateway(module_nats: NatsServer) -> Iterator[Gateway]:
     """A demo gateway on ``module_nats`` giving engines 0.5 s to answer; no ``sim`` runs there."""
-    gw = Gateway(module_nats.url, DEFAULT_ENGINE, "--demo", "--request-timeout", "0.5")
+    gw = Gateway(
+        module_nats.plain_url,
+        DEFAULT_ENGINE,
+        "--demo",
+        "--request-timeout",
+        "0.5",
+        env=module_nats.env_for("gateway"),
+    )
     gw.start_gateway()
     yield gw
     gw.stop()
@@ -74,7 +95,10 @@ def engine_id() -> str:
 
 @pytest.fixture
 def bridge_factory(nats_server: NatsServer) -> Iterator[Callable[..., Bridge]]:
-    """Start extra bridges (stopped at teardown): ``bridge_factory(engine_id, tick_rate=...)``."""
+    """Start extra bridges (stopped at teardown): ``bridge_factory(engine_id, tick_rate=...)``.
+
+    They connect as NATS ``admin`` (their engine ids are random, so no bridge user has them).
+    """
     started: list[Bridge] = []
 
     def start(engine_id: str, *extra: str, tick_rate: float = 20) -> Bridge:
@@ -96,7 +120,7 @@ def fresh_bridge(bridge_factory: Callable[..., Bridge], engine_id: str) -> Bridg
 
 @pytest.fixture
 async def nc(nats_server: NatsServer) -> AsyncIterator[NatsClient]:
-    """A plain nats-py client, as another service would connect."""
+    """A plain nats-py client with ``admin``'s credentials (may do anything)."""
     client = await nats.connect(nats_server.url, name="test-client")
     yield client
     await client.drain()

@@ -109,7 +109,9 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
     nats = sub.add_parser(
         "nats",
         help="run nats-server with the project's nats.conf in the foreground",
-        description="Run nats-server (replacing this process) with the project's nats.conf.",
+        description="Run nats-server (replacing this process) with the project's nats.conf. "
+        "Each NATS user's password comes from its WEBTRADER_NATS_<USER>_PASSWORD variable "
+        "(see docs/security/nats.md); --new-passwords prints a fresh set.",
     )
     _add_nats_options(nats, env)
     add_option(
@@ -117,6 +119,12 @@ def build_parser(env: Mapping[str, str]) -> argparse.ArgumentParser:
         "--nats-config",
         help="nats-server configuration file (unset: the project's nats.conf)",
         env=env,
+    )
+    nats.add_argument(
+        "--new-passwords",
+        action="store_true",
+        help="print a random WEBTRADER_NATS_<USER>_PASSWORD=... line for every user of the "
+        "configuration (for an EnvironmentFile) and exit",
     )
 
     for name, module in PASSTHROUGH.items():
@@ -140,13 +148,28 @@ def run_module(module: str, args: Sequence[str]) -> int:
     return subprocess.call(argv, env=env)  # noqa: S603
 
 
+class PasswordsError(Exception):
+    """A NATS user's password variable is unset or unusable."""
+
+
 def run_nats(ns: argparse.Namespace) -> int:
-    """Replace this process with nats-server: it handles its own signals."""
+    """Replace this process with nats-server: it handles its own signals.
+
+    First checks that every password variable the configuration names is set (nats-server
+    would refuse to start, less clearly); ``--new-passwords`` prints a fresh set instead.
+    """
     try:
-        binary = natsserver.find_binary(ns.nats_server)
         config = natsserver.find_config(ns.nats_config)
+        if ns.new_passwords:
+            for var, password in natsserver.new_passwords(config).items():
+                sys.stdout.write(f"{var}={password}\n")
+            return 0
+        binary = natsserver.find_binary(ns.nats_server)
+        problem = natsserver.check_passwords(config, os.environ)
+        if problem:
+            raise PasswordsError(problem)
         ensure_port_free("127.0.0.1", ns.nats_port, "--nats-port")
-    except (natsserver.NatsServerNotFoundError, PortInUseError) as exc:
+    except (natsserver.NatsServerNotFoundError, PortInUseError, PasswordsError) as exc:
         sys.stderr.write(f"webtrader nats: error: {exc}\n")
         return 2
     store = ns.data_dir.resolve() / "nats"

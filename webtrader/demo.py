@@ -2,6 +2,12 @@
 
 Three separate processes, started in order and each awaited until it says it is ready;
 stopped in reverse order on Ctrl-C/SIGTERM/SIGHUP, or as soon as any of them dies.
+
+NATS credentials: every user of the broker configuration gets a random password per run,
+given to nats-server in its environment; the bridge connects as ``bridge-sim`` and the
+gateway as ``gateway`` with theirs, also by environment (a command line is visible to every
+local user).  The run's passwords are written to ``DATA_DIR/nats-passwords.env`` (mode 600)
+for trying other NATS clients against the demo.
 """
 
 from __future__ import annotations
@@ -21,6 +27,17 @@ from webtrader import natsserver
 from webtrader.processes import Child, ChildFailedError, StopRequestedError, Supervisor
 
 ENGINE_ID = "sim"
+BRIDGE_USER = f"bridge-{ENGINE_ID}"
+GATEWAY_USER = "gateway"
+PASSWORDS_FILE = "nats-passwords.env"
+CONTROLLED_NATS_VARIABLES = (
+    "WEBTRADER_NATS_USER",
+    "WEBTRADER_NATS_PASSWORD",
+    "WEBTRADER_NATS_PASSWORD_FILE",
+    "WEBTRADER_NATS_CREDS",
+    "WEBTRADER_NATS_INBOX_PREFIX",
+)
+"""NATS credential variables the demo sets for its children (any other value is dropped)."""
 READY_TIMEOUT = 60.0
 """Seconds each child may take to print its readiness line."""
 DEMO_LOGIN = ("vnpy", "vnpy")
@@ -86,6 +103,46 @@ def child_env(base: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+class DemoConfigError(Exception):
+    """The broker configuration lacks a NATS user the demo needs."""
+
+
+def run_passwords(config: Path) -> tuple[dict[str, str], dict[str, str]]:
+    """``({user: password}, {variable: password})``: fresh passwords for this run.
+
+    Raises:
+        DemoConfigError: ``config`` has no ``bridge-sim`` or ``gateway`` user.
+    """
+    users = natsserver.config_users(config)
+    missing = [u for u in (BRIDGE_USER, GATEWAY_USER) if u not in users]
+    if missing:
+        raise DemoConfigError(f"{config} has no NATS user {', '.join(missing)}")
+    by_user = {user: natsserver.new_password() for user in users}
+    return by_user, {var: by_user[user] for user, var in users.items()}
+
+
+def as_nats_user(
+    env: Mapping[str, str], user: str, password: str, server_vars: Mapping[str, str]
+) -> dict[str, str]:
+    """``env`` for a child connecting to NATS as ``user`` with ``password``.
+
+    No other user's password is left in it, nor any variable that would override these.
+    """
+    drop = set(server_vars) | set(CONTROLLED_NATS_VARIABLES)
+    kept = {k: v for k, v in env.items() if k not in drop}
+    return {**kept, "WEBTRADER_NATS_USER": user, "WEBTRADER_NATS_PASSWORD": password}
+
+
+def write_passwords(path: Path, server_vars: Mapping[str, str]) -> None:
+    """Write ``VARIABLE=password`` lines readable by the owner only."""
+    lines = ["# NATS passwords of the running webtrader demo (new on every run)\n"]
+    lines += [f"{var}={password}\n" for var, password in server_vars.items()]
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.writelines(lines)
+    path.chmod(0o600)
+
+
 def banner(url: str, nats_url: str, data_dir: Path) -> str:
     """What the user reads once everything is up."""
     root = natsserver.checkout_root()
@@ -98,6 +155,7 @@ def banner(url: str, nats_url: str, data_dir: Path) -> str:
             f"  API (OpenAPI): {url}/schema",
             f"  login:         {user} / {password}  (POST {url}/token)",
             f"  NATS:          {nats_url}  (engine id {ENGINE_ID!r})",
+            f"  NATS users:    this run's passwords in {data_dir / PASSWORDS_FILE}",
             f"  data:          {data_dir}",
             f"  docs:          {docs}",
             "Press Ctrl-C to stop.",
@@ -114,11 +172,22 @@ def say(stream: TextIO, text: str) -> None:
 
 
 def demo_children(
-    settings: DemoSettings, binary: Path, config: Path, data_dir: Path
+    settings: DemoSettings,
+    binary: Path,
+    config: Path,
+    data_dir: Path,
+    passwords: tuple[dict[str, str], dict[str, str]],
 ) -> list[tuple[Child, str]]:
-    """The three children, in start order, each with the pattern of its readiness line."""
+    """The three children, in start order, each with the pattern of its readiness line.
+
+    ``passwords`` is :func:`run_passwords`'s: nats-server gets every variable, the bridge
+    and the gateway only their own user's password.
+    """
+    by_user, server_vars = passwords
     nats_url = nats_url_of(settings)
     env = child_env(os.environ)
+    bridge_env = as_nats_user(env, BRIDGE_USER, by_user[BRIDGE_USER], server_vars)
+    gateway_env = as_nats_user(env, GATEWAY_USER, by_user[GATEWAY_USER], server_vars)
     bridge = ["--engine", "sim", "--engine-id", ENGINE_ID, "--nats-url", nats_url]
     bridge += ["--tick-rate", repr(settings.tick_rate)]
     if settings.seed is not None:
@@ -127,10 +196,13 @@ def demo_children(
     gateway += ["--host", settings.host, "--port", str(settings.port)]
     nats_argv = natsserver.server_argv(binary, config, settings.nats_port, data_dir / "nats")
     return [
-        (Child("nats-server", nats_argv, dict(os.environ)), natsserver.READY_PATTERN),
-        (Child("bridge", [sys.executable, "-m", "engine_bridge", *bridge], env), "bridge ready"),
+        (Child("nats-server", nats_argv, {**os.environ, **server_vars}), natsserver.READY_PATTERN),
         (
-            Child("gateway", [sys.executable, "-m", "gateway", *gateway], env),
+            Child("bridge", [sys.executable, "-m", "engine_bridge", *bridge], bridge_env),
+            "bridge ready",
+        ),
+        (
+            Child("gateway", [sys.executable, "-m", "gateway", *gateway], gateway_env),
             r"gateway ready (\S+)",
         ),
     ]
@@ -151,17 +223,19 @@ def run_demo(settings: DemoSettings, out: TextIO = sys.stdout) -> int:
         config = natsserver.find_config()
         ensure_port_free("127.0.0.1", settings.nats_port, "--nats-port")
         ensure_port_free(settings.host, settings.port, "--port")
-    except (natsserver.NatsServerNotFoundError, PortInUseError) as exc:
+        passwords = run_passwords(config)
+    except (natsserver.NatsServerNotFoundError, PortInUseError, DemoConfigError) as exc:
         say(sys.stderr, f"webtrader demo: error: {exc}")
         return 2
     data_dir = settings.data_dir.resolve()
     (data_dir / "nats").mkdir(parents=True, exist_ok=True)
+    write_passwords(data_dir / PASSWORDS_FILE, passwords[1])
     supervisor = Supervisor(echo=out, stop_timeout=settings.stop_timeout)
     code = 0
     with supervisor.handling_signals():
         try:
             url = ""
-            for child, ready in demo_children(settings, binary, config, data_dir):
+            for child, ready in demo_children(settings, binary, config, data_dir, passwords):
                 supervisor.spawn(child)
                 say(out, f"webtrader: started {child.name} (pid {child.pid})")
                 match = supervisor.wait_ready(child, ready, READY_TIMEOUT)

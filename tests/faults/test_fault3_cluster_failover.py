@@ -67,7 +67,9 @@ async def run_failover(
     """Orders flow, the victim node is killed, orders flow again; then check everything."""
     bridges(cluster.url, engine_id, "--js-replicas", "3")
     gw = gateways(cluster.url, engine_id, "--request-timeout", "2")
-    nc = await nats.connect(servers=cluster.urls, name="fault-check", max_reconnect_attempts=-1)
+    nc = await nats.connect(
+        servers=cluster.urls, **cluster.admin, name="fault-check", max_reconnect_attempts=-1
+    )
     try:
         info = await nc.jetstream().stream_info(events_stream(engine_id))
         assert info.config.num_replicas == 3
@@ -111,7 +113,9 @@ async def test_deploy_cluster_keeps_an_r3_stream_writable_and_complete_when_a_no
     cluster: Cluster,
 ) -> None:
     """The shipped configs alone (no bridge): JetStream replicates and survives a node."""
-    nc = await nats.connect(servers=cluster.urls, name="r3-check", max_reconnect_attempts=-1)
+    nc = await nats.connect(
+        servers=cluster.urls, **cluster.admin, name="r3-check", max_reconnect_attempts=-1
+    )
     try:
         js = nc.jetstream()
         await js.add_stream(StreamConfig(name="R3", subjects=["r3.>"], num_replicas=3))
@@ -166,7 +170,7 @@ async def test_without_quorum_submits_are_refused_and_each_is_placed_once_when_a
     path = f"/engines/{eid}/order"
     async with rest_client(gw) as http:
         assert await submit_status(http, path, "before") == 201
-        nc = await nats.connect(servers=cluster.urls, name="quorum-check")
+        nc = await nats.connect(servers=cluster.urls, **cluster.admin, name="quorum-check")
         try:
             survivor = await bucket_leader(nc, eid)
         finally:

@@ -1,7 +1,9 @@
 """deploy/cluster/n1..n3.conf, as docs/deployment.md runs them, form one NATS cluster.
 
 The example configurations use fixed loopback ports (clients 4241-4243, routes 6241-6243,
-monitoring 8241-8243); the test is skipped when one of them is taken.
+monitoring 8241-8243); the test is skipped when one of them is taken.  They include the
+repository's ``nats-auth.conf``: each node gets the same random password per user in its
+environment, and clients connect as ``admin``.
 """
 
 from __future__ import annotations
@@ -18,8 +20,10 @@ import nats
 import pytest
 
 from tests.support.processes import REPO, ManagedProcess, nats_server_binary
+from webtrader.natsserver import config_users, new_password
 
 NODES = ("n1", "n2", "n3")
+USERS = config_users(REPO / "deploy" / "cluster" / "n1.conf")
 PORTS = [p + i for i in range(1, 4) for p in (4240, 6240, 8240)]
 
 
@@ -39,9 +43,16 @@ def monitor(node: int, path: str) -> Any:
 
 
 @pytest.fixture
-def cluster(tmp_path: Path) -> Iterator[list[ManagedProcess]]:
+def passwords() -> dict[str, str]:
+    """A random password per NATS user of the example configuration."""
+    return {user: new_password() for user in USERS}
+
+
+@pytest.fixture
+def cluster(tmp_path: Path, passwords: dict[str, str]) -> Iterator[list[ManagedProcess]]:
     if any(taken(p) for p in PORTS):
         pytest.skip("a port of the example cluster (424x/624x/824x) is in use")
+    env = {var: passwords[user] for user, var in USERS.items()}
     nodes = [
         ManagedProcess(
             name,
@@ -52,6 +63,7 @@ def cluster(tmp_path: Path) -> Iterator[list[ManagedProcess]]:
                 "-sd",
                 str(tmp_path / name),
             ],
+            env,
         )
         for name in NODES
     ]
@@ -76,10 +88,11 @@ def test_example_cluster_nodes_route_to_each_other(cluster: list[ManagedProcess]
 
 
 async def test_event_published_on_one_node_reaches_a_subscriber_on_another(
-    cluster: list[ManagedProcess],
+    cluster: list[ManagedProcess], passwords: dict[str, str]
 ) -> None:
-    sub_nc = await nats.connect("nats://127.0.0.1:4243")
-    pub_nc = await nats.connect("nats://127.0.0.1:4241")
+    admin = f"admin:{passwords['admin']}"
+    sub_nc = await nats.connect(f"nats://{admin}@127.0.0.1:4243")
+    pub_nc = await nats.connect(f"nats://{admin}@127.0.0.1:4241")
     try:
         sub = await sub_nc.subscribe("wt.sim.evt.log")
         await sub_nc.flush()

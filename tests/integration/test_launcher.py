@@ -21,6 +21,7 @@ import httpx
 import pytest
 
 from tests.support.processes import REPO, ManagedProcess, free_port
+from webtrader.natsserver import new_passwords
 
 RUNNING = r"webtrader demo is running: (http://\S+)"
 STARTED = re.compile(r"webtrader: started (\S+) \(pid (\d+)\)")
@@ -161,6 +162,52 @@ def test_demo_serves_the_demo_login_and_contracts_then_stops_everything_on_sigte
         assert f"webtrader: {name} (pid {pids[name]}) exited (0)" in demo.output
 
 
+def env_file(path: Path) -> dict[str, str]:
+    """``VAR=value`` lines of ``path`` (comments skipped)."""
+    lines = path.read_text().splitlines()
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+@pytest.mark.slow
+def test_demo_gives_each_child_only_its_own_nats_password_and_never_on_a_command_line(
+    demo: Demo, tmp_path: Path
+) -> None:
+    passwords_file = tmp_path / "data" / "nats-passwords.env"
+    assert passwords_file.stat().st_mode & 0o777 == 0o600
+    passwords = env_file(passwords_file)
+    assert set(passwords) == set(new_passwords(REPO / "nats.conf"))
+    assert len(set(passwords.values())) == len(passwords), "one password per user"
+    pids = demo.child_pids()
+    environ = {
+        name: dict(
+            item.split("=", 1)
+            for item in Path(f"/proc/{pid}/environ").read_text().split("\0")
+            if "=" in item
+        )
+        for name, pid in pids.items()
+    }
+    for name, pid in pids.items():
+        argv = Path(f"/proc/{pid}/cmdline").read_text()
+        assert not any(p in argv for p in passwords.values()), f"a password in {name}'s argv"
+    assert all(environ["nats-server"][var] == p for var, p in passwords.items())
+    for name, user, var in (
+        ("bridge", "bridge-sim", "WEBTRADER_NATS_BRIDGE_SIM_PASSWORD"),
+        ("gateway", "gateway", "WEBTRADER_NATS_GATEWAY_PASSWORD"),
+    ):
+        env = environ[name]
+        assert env["WEBTRADER_NATS_USER"] == user
+        assert env["WEBTRADER_NATS_PASSWORD"] == passwords[var]
+        assert not set(passwords) & set(env), f"{name} sees the server's password variables"
+    # A second run makes new passwords.
+    assert demo.stop(signal.SIGTERM) == 0
+    again = Demo(tmp_path / "data")
+    again.start_demo()
+    try:
+        assert not set(env_file(passwords_file).values()) & set(passwords.values())
+    finally:
+        again.stop()
+
+
 @pytest.mark.slow
 def test_demo_stops_the_others_and_fails_with_the_last_output_when_a_child_dies(
     demo: Demo,
@@ -266,12 +313,37 @@ def test_launcher_imports_neither_gateway_nor_engine_bridge() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_nats_command_refuses_to_start_without_every_nats_password_and_names_them(
+    tmp_path: Path,
+) -> None:
+    passwords = new_passwords(REPO / "nats.conf")
+    unset = "WEBTRADER_NATS_OBSERVER_PASSWORD"
+    del passwords[unset]
+    args = ("nats", "--nats-port", str(free_port()), "--data-dir", str(tmp_path))
+    missing = run(*args, env=clean_env(**passwords))
+    assert missing.returncode == 2
+    assert f"unset: {unset}" in missing.stderr
+    assert "--new-passwords" in missing.stderr
+    bad = run(*args, env=clean_env(**passwords, **{unset: "12345"}))
+    assert bad.returncode == 2
+    assert f"unusable NATS password in {unset}" in bad.stderr
+    assert "12345" not in bad.stderr
+
+
+def test_nats_new_passwords_prints_one_usable_line_per_user_of_the_config() -> None:
+    result = run("nats", "--new-passwords")
+    assert result.returncode == 0
+    lines = dict(line.split("=", 1) for line in result.stdout.splitlines())
+    assert set(lines) == set(new_passwords(REPO / "nats.conf"))
+    assert all(re.fullmatch(r"[A-Za-z][A-Za-z0-9_-]{11,}", p) for p in lines.values())
+
+
 def test_nats_command_runs_nats_server_with_the_project_config(tmp_path: Path) -> None:
     port = free_port()
     server = ManagedProcess(
         "webtrader nats",
         [webtrader_script(), "nats", "--nats-port", str(port), "--data-dir", str(tmp_path)],
-        env=clean_env(),
+        env=clean_env(**new_passwords(REPO / "nats.conf")),
     )
     server.start(r"Server is ready")
     try:

@@ -14,10 +14,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from webtrader.natsserver import find_binary
+from webtrader.natsserver import config_users, find_binary, new_password
 
 REPO = Path(__file__).resolve().parents[2]
 NATS_CONF = REPO / "nats.conf"
+PERMISSION_VIOLATION = re.compile(r"(Publish|Subscription|Permissions) Violation")
+"""What nats-server logs when a client oversteps its permissions."""
 
 
 def nats_server_binary() -> str:
@@ -131,18 +133,32 @@ class ManagedProcess:
 
 
 class NatsServer(ManagedProcess):
-    """nats-server with the repo's nats.conf on a free port and its own JetStream dir."""
+    """nats-server with the repo's nats.conf on a free port and its own JetStream dir.
 
-    def __init__(self, store_dir: Path, port: int = -1) -> None:
+    Every user of the configuration gets a random password per instance, given to the
+    server in its environment (kept across restarts).  :attr:`url` carries ``admin``'s
+    credentials, so ``nats.connect(server.url)`` may do anything; :meth:`url_for` and
+    :meth:`env_for` give another user's.
+    """
+
+    def __init__(self, store_dir: Path, port: int = -1, config: Path = NATS_CONF) -> None:
         self.store_dir = store_dir
         self.port = port
-        super().__init__("nats-server", self._argv(port))
+        self.config = config
+        self.users = config_users(config)
+        """``{user: password variable}`` of the configuration."""
+        self.passwords = {user: new_password() for user in self.users}
+        super().__init__(
+            "nats-server",
+            self._argv(port),
+            env={var: self.passwords[user] for user, var in self.users.items()},
+        )
 
     def _argv(self, port: int) -> list[str]:
         return [
             nats_server_binary(),
             "-c",
-            str(NATS_CONF),
+            str(self.config),
             "-p",
             str(port),
             "-sd",
@@ -156,9 +172,27 @@ class NatsServer(ManagedProcess):
         self.port = int(m.group(1))
 
     @property
-    def url(self) -> str:
-        """``nats://127.0.0.1:PORT``."""
+    def plain_url(self) -> str:
+        """``nats://127.0.0.1:PORT``, without credentials."""
         return f"nats://127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        """``nats://admin:PASSWORD@127.0.0.1:PORT``: may do anything."""
+        return self.url_for("admin")
+
+    def url_for(self, user: str, password: str | None = None) -> str:
+        """The URL with ``user``'s credentials embedded (``password`` overrides its own)."""
+        secret = self.passwords[user] if password is None else password
+        return f"nats://{user}:{secret}@127.0.0.1:{self.port}"
+
+    def env_for(self, user: str) -> dict[str, str]:
+        """``WEBTRADER_NATS_USER``/``WEBTRADER_NATS_PASSWORD`` of ``user`` for a bridge/gateway."""
+        return {"WEBTRADER_NATS_USER": user, "WEBTRADER_NATS_PASSWORD": self.passwords[user]}
+
+    def violations(self, start: int = 0) -> list[str]:
+        """Lines of the server's log (from index ``start``) reporting a permissions violation."""
+        return [line for line in self.lines[start:] if PERMISSION_VIOLATION.search(line)]
 
 
 def python_module(module: str, *args: str) -> list[str]:
@@ -169,7 +203,14 @@ def python_module(module: str, *args: str) -> list[str]:
 class Bridge(ManagedProcess):
     """``python -m engine_bridge --engine sim`` for one engine id."""
 
-    def __init__(self, nats_url: str, engine_id: str, *extra: str, tick_rate: float = 20) -> None:
+    def __init__(
+        self,
+        nats_url: str,
+        engine_id: str,
+        *extra: str,
+        tick_rate: float = 20,
+        env: dict[str, str] | None = None,
+    ) -> None:
         self.engine_id = engine_id
         super().__init__(
             f"bridge[{engine_id}]",
@@ -185,6 +226,7 @@ class Bridge(ManagedProcess):
                 str(tick_rate),
                 *extra,
             ),
+            env=env,
         )
 
     def start_bridge(self) -> None:

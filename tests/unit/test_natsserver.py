@@ -17,12 +17,15 @@ def test_checkout_config_is_the_repository_nats_conf() -> None:
     assert natsserver.find_config() == REPO / "nats.conf"
 
 
-def test_installed_distribution_ships_nats_conf_inside_the_webtrader_package() -> None:
+@pytest.mark.parametrize("name", ["nats.conf", "nats-auth.conf"])
+def test_installed_distribution_ships_the_nats_config_inside_the_webtrader_package(
+    name: str,
+) -> None:
     dist = metadata.distribution("nats-webtrader")
-    shipped = [f for f in dist.files or [] if f.as_posix() == "webtrader/nats.conf"]
-    assert shipped, "pyproject force-include of nats.conf -> webtrader/nats.conf is missing"
+    shipped = [f for f in dist.files or [] if f.as_posix() == f"webtrader/{name}"]
+    assert shipped, f"pyproject force-include of {name} -> webtrader/{name} is missing"
     packaged = Path(str(dist.locate_file(shipped[0])))
-    assert packaged.read_bytes() == (REPO / "nats.conf").read_bytes()
+    assert packaged.read_bytes() == (REPO / name).read_bytes()
 
 
 def test_explicit_config_wins_and_a_missing_one_is_reported(tmp_path: Path) -> None:
