@@ -153,7 +153,7 @@ async def test_app_refuses_an_engine_id_another_bridge_serves(
     trader = ManagedProcess("trader", python_module("tests.support.vnpy_trader"), env=env)
     trader.start(r"trader ready", timeout=40)
     try:
-        assert "trader ready failed:" in trader.output
-        assert f"engine id '{engine_id}' is already served" in trader.output
+        assert "trader ready failed:" in trader.output, trader.output
+        assert f"engine id '{engine_id}' is already served" in trader.output, trader.output
     finally:
         assert trader.stop(signal.SIGTERM, timeout=30) == 0, trader.output
