@@ -17,6 +17,7 @@ events happen, until :meth:`Engine.stop` returns:
 * ``TRADE`` for every fill, followed by ``POSITION`` for the position it moved and
   ``ACCOUNT`` for the account it moved;
 * ``ACCOUNT`` when an order freezes or releases funds;
+* ``QUOTE`` on every change of a two-sided quote (engines whose venue has them);
 * ``LOG`` for engine log lines.
 
 Awaiting is the back-pressure: an engine never drops an event on its own, except ticks —
