@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 
 from engine_bridge.sim.exchange import SimExchange
@@ -198,8 +200,6 @@ def test_market_order_funds_are_checked_at_limit_up() -> None:
 
 def test_running_frozen_total_equals_a_full_recount_after_many_random_actions() -> None:
     """``frozen`` is kept as running sums; they never drift from a recount of every item."""
-    import random
-
     rng = random.Random(11)
     ex = exchange()
     for _ in range(400):
