@@ -145,7 +145,8 @@ async def test_the_streams_and_bucket_follow_the_options_and_are_updated_on_rest
     events = await js.stream_info(events_stream(engine_id))
     assert (events.config.max_age, events.config.storage) == (3600, api.StorageType.FILE)
     assert events.config.subjects == [
-        f"wt.{engine_id}.evt.{kind}.>" for kind in ("order", "trade", "position", "account")
+        f"wt.{engine_id}.evt.{kind}.>"
+        for kind in ("order", "trade", "position", "account", "quote")
     ]
     bucket = await js.stream_info(f"KV_{client_orders_bucket(engine_id)}")
     assert (bucket.config.max_age, bucket.config.max_msgs_per_subject) == (90000, 1)
