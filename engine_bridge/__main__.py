@@ -19,6 +19,8 @@ from engine_bridge.service import Bridge, connect
 from engine_bridge.settings import BridgeSettings, SettingsError, load_settings
 from engine_bridge.uniqueness import DuplicateEngineError, ensure_unique
 from schemas.config import redact_url
+from schemas.exposition import MetricsServer
+from schemas.logs import configure_logging
 
 logger = logging.getLogger("engine_bridge")
 
@@ -28,7 +30,7 @@ EXIT_DUPLICATE = 3
 """Exit status when another live bridge already serves the engine id."""
 
 
-async def run_bridge(settings: BridgeSettings) -> int:
+async def run_bridge(settings: BridgeSettings) -> int:  # noqa: PLR0911 - one per outcome
     """Run the bridge until SIGTERM or SIGINT; return the exit code."""
     loop = asyncio.get_running_loop()
     stopping = asyncio.Event()
@@ -61,6 +63,12 @@ async def run_bridge(settings: BridgeSettings) -> int:
     )
     bridges.append(bridge)
     try:
+        metrics = await _start_metrics(settings, bridge)
+    except OSError as exc:
+        logger.error("cannot serve metrics on port %d: %s", settings.metrics_port, exc)
+        await nc.close()
+        return 1
+    try:
         starting = await _until_stopped(bridge.start(), stop_wait)
         if starting is None:
             logger.info("stopped while starting")
@@ -80,7 +88,30 @@ async def run_bridge(settings: BridgeSettings) -> int:
         logger.info("stopping")
     finally:
         await bridge.stop()
+        if metrics is not None:
+            await metrics.close()
     return 0
+
+
+async def _start_metrics(settings: BridgeSettings, bridge: Bridge) -> MetricsServer | None:
+    """The ``--metrics-port`` listener: ``/metrics``, and ``/healthz`` (200 while serving)."""
+    if not settings.metrics_port:
+        return None
+
+    def healthz() -> tuple[int, bytes, str]:
+        ok = bridge.serving and bridge.nc.is_connected
+        body = b'{"status":"ok"}' if ok else b'{"status":"unavailable"}'
+        return (200 if ok else 503), body, "application/json"
+
+    server = MetricsServer(
+        bridge.metrics.registry,
+        settings.metrics_host,
+        settings.metrics_port,
+        routes={"/healthz": healthz},
+    )
+    await server.start()
+    logger.info("metrics on http://%s:%d/metrics", settings.metrics_host, server.port)
+    return server
 
 
 async def _until_stopped(
@@ -104,12 +135,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SettingsError as exc:
         sys.stderr.write(f"engine_bridge: {exc}\n")
         return 2
-    logging.basicConfig(
-        stream=sys.stderr,
-        level=settings.log_level_number,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    with asyncio.Runner(loop_factory=_loop_factory()) as runner:
+    with (
+        configure_logging(settings.log_level, settings.log_format),
+        asyncio.Runner(loop_factory=_loop_factory()) as runner,
+    ):
         return runner.run(run_bridge(settings))
 
 

@@ -164,6 +164,21 @@ class DurableLog:
         """Events handed over and not yet acknowledged."""
         return self._issued - self._acked
 
+    @property
+    def issued(self) -> int:
+        """Events handed over since start."""
+        return self._issued
+
+    @property
+    def acked(self) -> int:
+        """Events acknowledged by JetStream (or found stored by a recovery) since start."""
+        return self._acked
+
+    @property
+    def sends(self) -> int:
+        """Publications to JetStream since start: :attr:`issued` plus every resend."""
+        return self._sends
+
     async def publish(self, subject: str, payload: bytes) -> None:
         """Hand one event over; returns once it is sent (waits while recovering or full)."""
         while (self._recovering or len(self._pending) >= self.window) and not self._closed:

@@ -58,6 +58,8 @@ class EventPublisher:
         self.engine_id = engine_id
         self.log = log
         self.published = 0
+        self.counts: dict[EventKind, int] = dict.fromkeys(EventKind, 0)
+        """Events published, by kind (read by the metrics at scrape time)."""
         self.dropped_ticks = 0
 
     async def __call__(self, kind: EventKind, obj: EngineEvent, /) -> None:
@@ -69,6 +71,7 @@ class EventPublisher:
         if self.log is not None and is_durable(kind):
             await self.log.publish(subject, payload)
             self.published += 1
+            self.counts[kind] += 1
             return
         while True:
             try:
@@ -86,4 +89,5 @@ class EventPublisher:
                 logger.debug("connection closing; %s event on %s not published", kind, subject)
                 return
             self.published += 1
+            self.counts[kind] += 1
             return

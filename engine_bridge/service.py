@@ -17,27 +17,29 @@ import asyncio
 import contextlib
 import functools
 import logging
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from nats import micro
 from nats.aio.client import Client as NatsClient
 from nats.errors import Error as NatsError
-from nats.errors import MaxPayloadError
 from nats.micro.request import Request
-from nats.micro.service import Service
+from nats.micro.service import Service, ServiceConfig
 
 from engine_bridge.engine import Engine
 from engine_bridge.eventlog import DurableLog
 from engine_bridge.handlers import VERSION, Handler, Operations
 from engine_bridge.idempotency import ClientOrders
 from engine_bridge.jetstream import StreamOptions, ensure_layout, retry_transient
+from engine_bridge.metrics import BridgeMetrics, BridgeService
 from engine_bridge.publisher import EventPublisher
+from engine_bridge.replies import error_headers, log_request, request_id_of, respond, with_id
 from engine_bridge.restore import read_state
 from engine_bridge.settings import BridgeSettings
 from schemas import natsauth
 from schemas.codec import encode
-from schemas.errors import ERROR_CODE_HEADER, ERROR_HEADER, ErrorBody, WebTraderError
+from schemas.errors import ErrorBody, WebTraderError
+from schemas.logs import request_id
 from schemas.messages import HEARTBEAT_INTERVAL, SERVICE_NAME, Heartbeat
 from schemas.streams import events_stream
 from schemas.subjects import EventKind, Op, event_subject, request_group, request_subject
@@ -48,14 +50,8 @@ INTERNAL_ERROR = "internal error in the engine bridge (see its log)"
 STOPPING = "engine bridge stopping; retry shortly"
 STOP_WAIT = 10.0
 """Seconds :meth:`Bridge.stop` waits for in-flight requests, then for acknowledgements."""
-_MAX_DESCRIPTION = 200
 MAX_CONCURRENT_REQUESTS = 64
 """Most requests served at once; further ones wait in NATS (back-pressure on the endpoint)."""
-
-
-def _header_safe(text: str) -> str:
-    """``text`` as one header line: whitespace collapsed, at most 200 characters."""
-    return " ".join(text.split())[:_MAX_DESCRIPTION] or "error"
 
 
 class Bridge:
@@ -90,6 +86,24 @@ class Bridge:
         self._tasks: set[asyncio.Task[object]] = set()
         self._slots = asyncio.Semaphore(MAX_CONCURRENT_REQUESTS)
         self._requests: set[asyncio.Task[None]] = set()
+        self._serving = False
+        self.metrics = BridgeMetrics(self)
+        """Request stats (``$SRV`` STATS) and the Prometheus registry of this bridge."""
+
+    @property
+    def serving(self) -> bool:
+        """True from the end of :meth:`start` until :meth:`stop` begins."""
+        return self._serving
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being served now."""
+        return self._in_flight
+
+    @property
+    def beats(self) -> int:
+        """Heartbeats published since start."""
+        return self._beats
 
     async def ensure_layout(self) -> int:
         """Create or update the engine's streams and bucket; the events stream's last seq."""
@@ -111,13 +125,17 @@ class Bridge:
         await self.client_orders.open()
         await self.log.start(last_seq)
         await self.engine.start(self.publisher)
-        self.service = await micro.add_service(
+        self.service = BridgeService(
             self.nc,
-            name=SERVICE_NAME,
-            version=VERSION,
-            description=f"webtrader engine bridge ({self.engine.kind})",
-            metadata={"engine_id": self.engine_id, "engine": self.engine.kind},
+            ServiceConfig(
+                name=SERVICE_NAME,
+                version=VERSION,
+                description=f"webtrader engine bridge ({self.engine.kind})",
+                metadata={"engine_id": self.engine_id, "engine": self.engine.kind},
+            ),
+            self.metrics.requests,
         )
+        await self.service.start()
         group = self.service.add_group(name=request_group(self.engine_id))
         for op, handler in self.ops.handlers().items():
             await group.add_endpoint(
@@ -126,6 +144,7 @@ class Bridge:
         await self._check_serving()
         await self.beat()
         self._heartbeat = asyncio.create_task(self._beat_forever(), name="heartbeat")
+        self._serving = True
 
     async def _check_serving(self) -> None:
         """Answer our own ``info`` once: proof the server routes requests to our endpoints.
@@ -150,6 +169,7 @@ class Bridge:
         while the connection drains) get ``503``.
         """
         self._stopping = True
+        self._serving = False
         try:
             async with asyncio.timeout(STOP_WAIT):
                 await self._idle.wait()
@@ -208,14 +228,14 @@ class Bridge:
 
         A :class:`WebTraderError` becomes an error reply with its code and body; anything
         else is logged with its traceback and answered ``500`` with a generic message.
-        While stopping, requests are answered ``503`` at once.
+        While stopping, requests are answered ``503`` at once.  Every request is recorded
+        (:class:`~engine_bridge.metrics.RequestStats`) and logged with its request id.
         """
         if self._stopping:
-            await self._respond(
-                request,
-                encode(ErrorBody(detail=STOPPING)),
-                {ERROR_CODE_HEADER: "503", ERROR_HEADER: STOPPING},
-            )
+            started, rid = time.perf_counter(), request_id_of(request)
+            body = encode(ErrorBody(detail=STOPPING))
+            status = await respond(request, body, error_headers(503, STOPPING, rid))
+            self._done(op, status, STOPPING, time.perf_counter() - started, rid)
             return
         await self._slots.acquire()
         self._in_flight += 1
@@ -225,50 +245,38 @@ class Bridge:
         task.add_done_callback(self._requests.discard)
 
     async def _serve_in_slot(self, op: Op, handler: Handler, request: Request) -> None:
+        started, rid = time.perf_counter(), request_id_of(request)
+        request_id.set(rid)  # this task's context: the engine's log lines carry it too
         try:
-            await self._serve(op, handler, request)
+            status, error = await self._serve(op, handler, request, rid)
+            self._done(op, status, error, time.perf_counter() - started, rid)
         finally:
             self._slots.release()
             self._in_flight -= 1
             if not self._in_flight:
                 self._idle.set()
 
-    async def _serve(self, op: Op, handler: Handler, request: Request) -> None:
+    async def _serve(
+        self, op: Op, handler: Handler, request: Request, rid: str | None
+    ) -> tuple[int, str]:
+        """Handle and reply; the status sent and the error message (if any)."""
         try:
             reply = await handler(request.data)
         except WebTraderError as exc:
-            await self._respond(
-                request,
-                encode(exc.body()),
-                {ERROR_CODE_HEADER: str(exc.code), ERROR_HEADER: _header_safe(exc.detail)},
-            )
-            return
+            headers = error_headers(exc.code, exc.detail, rid)
+            return await respond(request, encode(exc.body()), headers), exc.detail
         except Exception:
             logger.exception("request %s failed", op.value)
-            await self._respond(
-                request,
-                encode(ErrorBody(detail=INTERNAL_ERROR)),
-                {ERROR_CODE_HEADER: "500", ERROR_HEADER: INTERNAL_ERROR},
-            )
-            return
-        await self._respond(request, reply.body, reply.headers)
+            detail = INTERNAL_ERROR if rid is None else f"{INTERNAL_ERROR}; request id {rid}"
+            body = encode(ErrorBody(detail=detail))
+            return await respond(request, body, error_headers(500, detail, rid)), detail
+        sent = reply.headers if rid is None else with_id(dict(reply.headers or {}), rid)
+        return await respond(request, reply.body, sent), ""
 
-    @staticmethod
-    async def _respond(request: Request, body: bytes, headers: dict[str, str] | None) -> None:
-        try:
-            await request.respond(body, headers=headers)
-        except ValueError:
-            logger.debug("request on %s had no reply subject; not answered", request.subject)
-        except MaxPayloadError:
-            logger.error("reply on %s exceeds max_payload (%d bytes)", request.subject, len(body))
-            detail = "reply too large for NATS max_payload; narrow the query (limit, vt_symbol)"
-            await Bridge._respond(
-                request,
-                encode(ErrorBody(detail=detail)),
-                {ERROR_CODE_HEADER: "500", ERROR_HEADER: detail},
-            )
-        except Exception:
-            logger.exception("replying on %s failed", request.subject)
+    def _done(self, op: Op, status: int, error: str, seconds: float, rid: str | None) -> None:
+        """Record a request answered with ``status`` and log it."""
+        self.metrics.requests.record(op.value, status, seconds, error)
+        log_request(self.engine_id, op, status, error=error, seconds=seconds, rid=rid)
 
 
 async def connect(

@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 
 from engine_bridge.sim.contracts import select_specs
 from schemas.config import add_option, parse_tick_rate
+from schemas.logs import add_log_options, check_log_options
 from schemas.natsauth import NatsAuth, NatsAuthError, add_nats_auth_options, pop_nats_auth
 from schemas.streams import DEFAULT_EVENT_RETENTION, DEFAULT_IDEMPOTENCY_TTL
 from schemas.subjects import check_engine_id
 
 ENGINE_KINDS = ("sim", "vnpy")
 """Engines the bridge can run: the simulator, or a VeighNa ``MainEngine`` (the ``vnpy`` extra)."""
-
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 MAX_REPLICAS = 5
 """JetStream allows at most 5 replicas of a stream."""
@@ -78,6 +77,12 @@ class BridgeSettings:
     """``vt_symbol``s the simulated engine trades; empty = all of its contracts."""
     log_level: str = "INFO"
     """Level of the log lines written to stderr."""
+    log_format: str = "text"
+    """``text`` or ``json`` (one object per line), see :mod:`schemas.logs`."""
+    metrics_port: int = 0
+    """Port of the Prometheus ``/metrics`` listener; 0: no listener."""
+    metrics_host: str = "127.0.0.1"
+    """Interface of the metrics listener."""
     js_replicas: int = 1
     """Replicas of the engine's streams and KV bucket (3 on a 3-node cluster)."""
     event_retention: float = DEFAULT_EVENT_RETENTION
@@ -107,8 +112,11 @@ class BridgeSettings:
                 select_specs(self.contracts)
             except ValueError as exc:
                 raise SettingsError(f"--contracts: {exc}") from None
-        if self.log_level.upper() not in LOG_LEVELS:
-            raise SettingsError(f"--log-level: one of {', '.join(LOG_LEVELS)}")
+        problem = check_log_options(self.log_level, self.log_format)
+        if problem:
+            raise SettingsError(problem)
+        if not 0 <= self.metrics_port <= 65535:  # noqa: PLR2004
+            raise SettingsError("--metrics-port: 0 (off) to 65535")
         if self.gateway and not re.fullmatch(r"[\w.]+:\w+", self.gateway):
             raise SettingsError("--gateway: module:GatewayClass, e.g. vnpy_ctp:CtpGateway")
         if not 1 <= self.js_replicas <= MAX_REPLICAS:
@@ -231,11 +239,20 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
         default="",
         env=env,
     )
+    add_log_options(p, env)
     add_option(
         p,
-        "--log-level",
-        help=f"stderr log level ({', '.join(LOG_LEVELS)})",
-        default="INFO",
+        "--metrics-port",
+        help="serve Prometheus /metrics (and /healthz) on this port (0: off)",
+        default=0,
+        type=int,
+        env=env,
+    )
+    add_option(
+        p,
+        "--metrics-host",
+        help="interface of the --metrics-port listener",
+        default="127.0.0.1",
         env=env,
     )
     return p

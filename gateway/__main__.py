@@ -21,6 +21,7 @@ from gateway.query_token import QueryTokenRedactor
 from gateway.security import open_user_store
 from gateway.settings import GatewaySettings, SettingsError, load_settings
 from gateway.users import UserStore
+from schemas.logs import configure_logging
 
 log = logging.getLogger("gateway")
 
@@ -64,8 +65,9 @@ def serve(settings: GatewaySettings, users: UserStore | None = None) -> int:
         loop="auto",  # uvloop when installed
         http="auto",  # httptools when installed
         lifespan="on",
-        access_log=False,
-        log_level="info",
+        access_log=False,  # gateway.access logs requests (with their ids) instead
+        log_config=None,  # uvicorn's loggers go through main()'s handler (text or JSON)
+        log_level=settings.log_level.lower(),
         server_header=False,
         # Browsers always offer permessage-deflate; compressing every frame costs more CPU
         # than the loopback/LAN bandwidth it saves (docs/performance.md, profile notes).
@@ -83,18 +85,20 @@ def serve(settings: GatewaySettings, users: UserStore | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Parse options (``WEBTRADER_*`` env twins), then serve."""
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    """Parse options (``WEBTRADER_*`` env twins), set up logging, then serve."""
     try:
         settings = load_settings(argv)
-        users = open_user_store(settings)
     except SettingsError as exc:
         print(f"gateway: {exc}", file=sys.stderr)  # noqa: T201 - usage error
         return EXIT_SETTINGS
-    warn_insecure(settings, users)
-    return serve(settings, users)
+    with configure_logging(settings.log_level, settings.log_format):
+        try:
+            users = open_user_store(settings)
+        except SettingsError as exc:
+            print(f"gateway: {exc}", file=sys.stderr)  # noqa: T201 - usage error
+            return EXIT_SETTINGS
+        warn_insecure(settings, users)
+        return serve(settings, users)
 
 
 def warn_insecure(settings: GatewaySettings, users: UserStore) -> None:
@@ -110,7 +114,14 @@ def warn_insecure(settings: GatewaySettings, users: UserStore) -> None:
             "that changes on every start. NEVER EXPOSE THIS GATEWAY.",
             login,
         )
-    if not settings.tls and settings.host not in ("127.0.0.1", "::1", "localhost"):
+    public = settings.host not in ("127.0.0.1", "::1", "localhost")
+    if public and not settings.metrics_port:
+        log.warning(
+            "/metrics is served without a token on %s: anyone reaching this port reads the "
+            "metrics (engine ids, traffic); use --metrics-port to serve them apart",
+            settings.host,
+        )
+    if not settings.tls and public:
         log.warning(
             "serving plain HTTP on %s: passwords and tokens cross the network in clear text; "
             "use --tls-cert/--tls-key or a TLS-terminating proxy",

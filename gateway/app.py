@@ -13,8 +13,11 @@ from gateway.auth_middleware import SECURITY_SCHEME, SECURITY_SCHEME_NAME, auth_
 from gateway.controllers import route_handlers
 from gateway.engine_plugin import EnginesPlugin
 from gateway.errors import EXCEPTION_HANDLERS, MAX_BODY_SIZE
+from gateway.health import MetricsPlugin
+from gateway.metrics import GatewayMetrics
 from gateway.nats_plugin import NatsPlugin
 from gateway.ratelimit import LoginLimiter
+from gateway.request_context import RequestObserver
 from gateway.security import cors_config, login_limiter, open_user_store
 from gateway.settings import GatewaySettings
 from gateway.streams.plugin import StreamPlugin
@@ -30,6 +33,8 @@ def create_app(settings: GatewaySettings, users: UserStore | None = None) -> Lit
     """
     users = users or open_user_store(settings)
     limiter = login_limiter(settings)
+    metrics = GatewayMetrics()
+    streams = StreamPlugin(settings)
     openapi = OpenAPIConfig(
         title="nats-webtrader gateway",
         version=API_VERSION,
@@ -38,12 +43,13 @@ def create_app(settings: GatewaySettings, users: UserStore | None = None) -> Lit
         render_plugins=[SwaggerRenderPlugin(), JsonRenderPlugin()],
         components=Components(security_schemes={SECURITY_SCHEME_NAME: SECURITY_SCHEME}),
     )
-    return Litestar(
+    app = Litestar(
         route_handlers=route_handlers(),
         plugins=[
             NatsPlugin(settings),
-            EnginesPlugin(settings),
-            StreamPlugin(settings),  # needs app.state.nats: after NatsPlugin
+            EnginesPlugin(settings, metrics),
+            streams,  # needs app.state.nats: after NatsPlugin
+            MetricsPlugin(settings, metrics, streams),  # reads all of the above: last
         ],
         dependencies={
             "settings": Provide(lambda: settings, sync_to_thread=False),
@@ -63,3 +69,7 @@ def create_app(settings: GatewaySettings, users: UserStore | None = None) -> Lit
             "LoginLimiter": LoginLimiter,
         },
     )
+    # Outermost: every HTTP response (Litestar's own 404/405 too) gets its request id and
+    # is timed; nothing inside the app needs to know.
+    app.asgi_handler = RequestObserver(app.asgi_handler, metrics, log_access=settings.access_log)
+    return app

@@ -8,11 +8,17 @@ Failure mapping:
 * no responders (nats-server answers at once, the client never waits) -> 503;
 * no reply within ``request_timeout`` -> 504 (the outcome is unknown);
 * NATS not connected (reconnecting, draining, closed) -> 503 at once, nothing is queued.
+
+The request id of the HTTP request being served (:data:`schemas.logs.request_id`) goes to
+the engine in the ``Wt-Request-Id`` header; each request's duration and outcome go to
+``observe(engine, op, status, seconds)`` when given.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from typing import NamedTuple
 
 import nats.errors
@@ -27,11 +33,15 @@ from gateway.errors import (
 )
 from schemas.codec import encode
 from schemas.errors import ERROR_CODE_HEADER, ERROR_HEADER, ErrorBody
+from schemas.logs import REQUEST_ID_HEADER, request_id
 from schemas.subjects import Op, request_subject
 
 log = logging.getLogger("gateway.engine_client")
 
 _MIN_ERROR, _MAX_ERROR = 400, 599
+
+Observer = Callable[[str, str, str, float], None]
+"""``(engine, op, status, seconds)`` of one request; must not block or raise."""
 
 
 class Reply(NamedTuple):
@@ -44,10 +54,17 @@ class Reply(NamedTuple):
 class EngineClient:
     """Sends request-reply operations to engines (``wt.{engine}.req.{op}``)."""
 
-    def __init__(self, nc: Client, engines: EngineDirectory, timeout: float) -> None:
+    def __init__(
+        self,
+        nc: Client,
+        engines: EngineDirectory,
+        timeout: float,
+        observe: Observer | None = None,
+    ) -> None:
         self._nc = nc
         self._engines = engines
         self._timeout = timeout
+        self._observe = observe
 
     @property
     def timeout(self) -> float:
@@ -62,11 +79,35 @@ class EngineClient:
             EngineUnavailableError: no responders, or NATS is not connected (503).
             EngineTimeoutError: no reply within the timeout (504).
         """
+        started = time.perf_counter()
+        status = "503"
+        try:
+            reply = await self._request(engine_id, op, payload)
+            status = "200"
+            return reply
+        except EngineReplyError as exc:
+            status = str(exc.status)
+            raise
+        except EngineTimeoutError:
+            status = "504"
+            raise
+        except BadEngineReplyError:
+            status = "502"
+            raise
+        finally:
+            if self._observe is not None:
+                self._observe(engine_id, op.value, status, time.perf_counter() - started)
+
+    async def _request(self, engine_id: str, op: Op, payload: bytes) -> Reply:
         if not self._nc.is_connected:
             raise EngineUnavailableError("not connected to NATS; retry shortly")
+        rid = request_id.get()
         try:
             msg = await self._nc.request(
-                request_subject(engine_id, op), payload, timeout=self._timeout
+                request_subject(engine_id, op),
+                payload,
+                timeout=self._timeout,
+                headers={REQUEST_ID_HEADER: rid} if rid else None,
             )
         except nats.errors.NoRespondersError:
             self._engines.mark_unreachable(engine_id)

@@ -16,6 +16,7 @@ from litestar.plugins import InitPlugin
 
 from gateway.engine_client import EngineClient
 from gateway.engines import EngineDirectory
+from gateway.metrics import GatewayMetrics
 from gateway.settings import GatewaySettings
 
 if TYPE_CHECKING:
@@ -26,8 +27,9 @@ if TYPE_CHECKING:
 class EnginesPlugin(InitPlugin):
     """Starts the engine directory on the app's NATS connection; must follow NatsPlugin."""
 
-    def __init__(self, settings: GatewaySettings) -> None:
+    def __init__(self, settings: GatewaySettings, metrics: GatewayMetrics | None = None) -> None:
         self._settings = settings
+        self._metrics = metrics
         self._engines: EngineDirectory | None = None
         self._client: EngineClient | None = None
 
@@ -60,7 +62,10 @@ class EnginesPlugin(InitPlugin):
         await engines.start()
         self._engines = app.state.engines = engines
         self._client = app.state.engine_client = EngineClient(
-            app.state.nats, engines, self._settings.request_timeout
+            app.state.nats,
+            engines,
+            self._settings.request_timeout,
+            observe=self._metrics.observe_engine if self._metrics is not None else None,
         )
         try:
             yield

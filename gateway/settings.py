@@ -11,6 +11,7 @@ from pathlib import Path
 
 from gateway.keys import HS256, MAKE_KEY_PAIR, MAKE_SECRET, KeyConfigError, TokenKeys, load_keys
 from schemas.config import add_option
+from schemas.logs import add_log_options, check_log_options
 from schemas.natsauth import NatsAuth, NatsAuthError, add_nats_auth_options, pop_nats_auth
 from schemas.subjects import check_engine_id
 
@@ -73,6 +74,16 @@ class GatewaySettings:
     """Seconds between server heartbeats on the streaming WebSocket."""
     ws_idle_timeout: float = 30.0
     """Seconds of client silence after which the streaming WebSocket is closed."""
+    log_level: str = "INFO"
+    """Level of the log lines written to stderr."""
+    log_format: str = "text"
+    """``text`` or ``json`` (one object per line), see :mod:`schemas.logs`."""
+    access_log: bool = True
+    """Log one ``gateway.access`` line per HTTP request (method, path, status, time, id)."""
+    metrics_port: int = 0
+    """0: ``/metrics`` on the HTTP port; else a listener of its own on this port."""
+    metrics_host: str = "127.0.0.1"
+    """Interface of the ``metrics_port`` listener."""
 
     token_keys: TokenKeys = field(init=False, repr=False, compare=False)
     """The signing and verifying keys, loaded once from the options above."""
@@ -168,6 +179,11 @@ def check_security(s: GatewaySettings) -> None:
         raise SettingsError("--login-user-limit, --login-address-limit, --login-window: > 0")
     if s.refresh_ttl <= 0 or s.token_ttl < 0:
         raise SettingsError("--token-ttl and --refresh-ttl must be positive")
+    problem = check_log_options(s.log_level, s.log_format)
+    if problem:
+        raise SettingsError(problem)
+    if not 0 <= s.metrics_port <= 65535 or (s.metrics_port and s.metrics_port == s.port):  # noqa: PLR2004
+        raise SettingsError("--metrics-port: 0 (on the HTTP port) or another port, up to 65535")
 
 
 def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParser:
@@ -204,6 +220,10 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
     opt("ws-queue-limit", "per-client backlog of non-tick events before disconnect", int)
     opt("ws-heartbeat", "seconds between heartbeats on /stream", float)
     opt("ws-idle-timeout", "close /stream after this many silent seconds", float)
+    add_log_options(p, env)
+    opt("access-log", "log one line per HTTP request (method, path, status, time, id)", flag=True)
+    opt("metrics-port", "serve /metrics on this port instead of the HTTP port (0: HTTP port)", int)
+    opt("metrics-host", "interface of the --metrics-port listener")
     return p
 
 

@@ -40,6 +40,7 @@ from gateway.streams.feeds import DurableFeeds
 from gateway.streams.hub import Hub
 from gateway.streams.session import HTTP_FORBIDDEN, authenticate, refuse
 from gateway.streams.stream import StreamSession
+from gateway.streams.tracker import SessionTracker
 from gateway.streams.vnpy import VnpySession
 
 VNPY_PATH = "/ws"
@@ -89,6 +90,8 @@ class StreamPlugin(InitPlugin):
         self._engines: EngineDirectory | None = None
         self._sessions = 0
         self._streams: set[StreamSession] = set()
+        self.tracker = SessionTracker()
+        """Open sessions per endpoint and their totals (read by the metrics collector)."""
 
     @property
     def hub(self) -> Hub:
@@ -171,11 +174,14 @@ class StreamPlugin(InitPlugin):
         if not principal.may_use(engine):  # /ws/ is the default engine's, nothing else
             await refuse(socket, HTTP_FORBIDDEN, forbidden(principal, engine))
             return
+        session = VnpySession(socket, self.hub, self.settings, principal)
         self._sessions += 1
+        self.tracker.open("ws", session)
         try:
-            await VnpySession(socket, self.hub, self.settings, principal).serve()
+            await session.serve()
         finally:
             self._sessions -= 1
+            self.tracker.close("ws", session)
 
     async def _stream(self, socket: WebSocket[Any, Any, Any]) -> None:
         principal = await authenticate(socket, self.settings)
@@ -188,11 +194,19 @@ class StreamPlugin(InitPlugin):
         )
         self._sessions += 1
         self._streams.add(session)
+        self.tracker.open("stream", session)
         try:
             await session.serve()
         finally:
             self._sessions -= 1
             self._streams.discard(session)
+            self.tracker.close("stream", session)
+
+    def snapshot(self) -> StreamStats | None:
+        """The counters of ``GET /stream/stats`` now; None while the app is not running."""
+        if self._hub is None or self._feeds is None:
+            return None
+        return self._stats()
 
     def _stats(self, pattern: str | None = None) -> StreamStats:
         """Open sessions and hub counters; ``pattern`` adds its reference count."""
