@@ -21,6 +21,7 @@ from litestar.types import ExceptionHandlersMap
 
 from schemas.codec import encode
 from schemas.errors import ErrorBody, WebTraderError, error_from_validation
+from schemas.logs import request_id
 
 log = logging.getLogger("gateway.errors")
 
@@ -189,9 +190,10 @@ def handle_http_exception(_: Request[Any, Any, Any], exc: HTTPException) -> Resp
 
 
 def handle_unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[bytes]:
-    """Anything else: logged with its traceback, answered with a generic 500."""
+    """Anything else: logged with its traceback, answered with a generic 500 (and the id)."""
     log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return _error(500, "internal server error")
+    rid = request_id.get()
+    return _error(500, "internal server error" + (f" (request id {rid})" if rid else ""))
 
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
