@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 
@@ -409,3 +410,35 @@ async def test_a_resume_point_gone_from_the_stream_resyncs_over_rest(
             assert added.vt_orderid in state  # from the REST state, not the (lost) stream
             after = await mine.submit_order(order(3745), engine)
             await seen.until(lambda: state.get(after.vt_orderid, added).status is Status.ALLTRADED)
+
+
+@pytest.fixture(scope="module")
+def short_gateway(nats_server: NatsServer, sim_bridge: Bridge) -> Iterator[Gateway]:
+    """A demo gateway whose access tokens live 6 s."""
+    gw = Gateway(nats_server.url, "sim", "--demo", "--token-ttl", "6")
+    gw.start_gateway()
+    yield gw
+    gw.stop()
+
+
+async def test_session_outlives_its_access_token_refreshing_rest_and_the_socket(
+    short_gateway: Gateway, fresh_bridge: Bridge
+) -> None:
+    engine = fresh_bridge.engine_id
+    async with WebTrader(short_gateway.url, backoff=FAST) as wt:
+        await wt.login("vnpy", "vnpy")
+        assert wt.session.tokens is not None
+        first = wt.session.tokens
+        stream = wt.stream()
+        seen = Recorder(stream)
+        stream.subscribe("order.>", engine=engine, on_event=seen.event)
+        async with stream:
+            await asyncio.wait_for(stream.wait_open(), WAIT)
+            assert first.expires_at is not None
+            # refreshed on its own, and the first token has expired since
+            await seen.until(lambda: time.time() > first.expires_at + 1)  # type: ignore[operator]
+            assert wt.session.access_token != first.access_token
+            placed = await wt.submit_order(order(3255), engine)
+            await seen.until(lambda: placed.vt_orderid in seen.orders())
+            assert stream.connections == 1  # the new tokens went over the socket
+            assert not seen.kinds("gap")
