@@ -11,6 +11,7 @@ from litestar import Router
 from litestar.di import Provide
 from litestar.types import ControllerRouterHandler
 
+from gateway.asyncapi import asyncapi_route
 from gateway.auth_middleware import SECURITY
 from gateway.controllers.common import default_engine, path_engine
 from gateway.controllers.engines import EngineController
@@ -44,7 +45,7 @@ def route_handlers() -> list[ControllerRouterHandler]:
         security=SECURITY,
     )
     engines = Router(path="/", route_handlers=[EngineController], security=SECURITY)
-    return [TokenController, vnpy, per_engine, engines, web_router()]
+    return [TokenController, vnpy, per_engine, engines, web_router(), asyncapi_route()]
 
 
 __all__ = ["route_handlers"]
