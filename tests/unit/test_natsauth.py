@@ -95,6 +95,7 @@ def test_the_launcher_reads_every_user_and_password_variable_of_the_config() -> 
         "observer": "WEBTRADER_NATS_OBSERVER_PASSWORD",
         "bridge-sim": "WEBTRADER_NATS_BRIDGE_SIM_PASSWORD",
         "bridge-sim2": "WEBTRADER_NATS_BRIDGE_SIM2_PASSWORD",
+        "leaf-remote1": "WEBTRADER_NATS_LEAF_REMOTE1_PASSWORD",
     }
     for node in ("n1", "n2", "n3"):
         assert natsserver.config_users(REPO / "deploy" / "cluster" / f"{node}.conf") == users
