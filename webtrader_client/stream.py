@@ -340,6 +340,8 @@ class Stream:
             return
         self._ended, self._end_error = True, error
         self._opened.set()  # wake wait_open()
+        for subscription in self.subscriptions:  # a `ready` never acked must not hang
+            subscription.refused(error or ConnectionLostError("the stream was stopped"))
         with contextlib.suppress(asyncio.QueueFull):
             self._queue.put_nowait(None)  # wake the iterator (a full queue wakes it anyway)
 

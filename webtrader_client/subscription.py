@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from webtrader_client.errors import ApiError
 from webtrader_client.frames import Ack, Event, is_durable
 
 if TYPE_CHECKING:
@@ -126,8 +125,8 @@ class Subscription:
         if not self.ready.done():
             self.ready.set_result(ack)
 
-    def refused(self, error: ApiError) -> None:
-        """The first subscribe was refused: :attr:`ready` fails with ``error``."""
+    def refused(self, error: BaseException) -> None:
+        """The first subscribe was refused (or the stream ended): :attr:`ready` fails."""
         if not self.ready.done():
             self.ready.set_exception(error)
 

@@ -28,6 +28,7 @@ from webtrader_client import (
     NotSupportedError,
     PayloadTooLargeError,
     ServerError,
+    SessionExpiredError,
     TooManyRequestsError,
     UnauthorizedError,
     UnavailableError,
@@ -276,3 +277,16 @@ async def test_a_refused_first_subscribe_fails_ready_with_the_error() -> None:
     sub.refused(ForbiddenError(403, "user 'u' may not use engine 'nope'", "engine"))
     with pytest.raises(ForbiddenError):
         await sub.ready
+
+
+async def test_a_stream_started_before_login_ends_and_its_subscriptions_fail() -> None:
+    async with WebTrader("http://127.0.0.1:9") as wt:
+        stream = wt.stream()
+        orders = stream.subscribe("order.>", engine="sim")
+        stream.start()
+        with pytest.raises(SessionExpiredError):
+            await orders.ready
+        with pytest.raises(SessionExpiredError):
+            await stream.wait_open()
+        assert stream.state == "auth-required"
+        await stream.stop()
