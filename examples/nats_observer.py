@@ -22,8 +22,10 @@ from typing import Any
 
 from nats.aio.client import Client
 from nats.aio.msg import Msg
+from nats.errors import NoServersError
 
 from schemas.codec import decode
+from schemas.config import redact_url
 from schemas.errors import BadRequestError
 from schemas.messages import Heartbeat
 from schemas.natsauth import (
@@ -145,6 +147,8 @@ def main() -> None:
         asyncio.run(observe(args))
     except (CredentialsRefusedError, NatsAuthError) as exc:
         sys.exit(f"error: {exc}")
+    except (NoServersError, OSError) as exc:
+        sys.exit(f"error: cannot reach NATS at {redact_url(args.nats_url)}: {exc!r}")
 
 
 if __name__ == "__main__":
