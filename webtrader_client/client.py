@@ -100,6 +100,7 @@ class WebTrader:
         self.http = http or httpx.AsyncClient(timeout=timeout)
         self.http.base_url = httpx.URL(self.base_url)
         self.session = Session(self._post_token)
+        self._streams: list[Stream] = []
 
     async def __aenter__(self) -> WebTrader:
         return self
@@ -108,7 +109,9 @@ class WebTrader:
         await self.aclose()
 
     async def aclose(self) -> None:
-        """Stop the token refresh and close the HTTP connections."""
+        """Stop the streams made by :meth:`stream`, the token refresh, the HTTP connections."""
+        for stream in self._streams:
+            await stream.stop()
         await self.session.aclose()
         if self._owns_http:
             await self.http.aclose()
@@ -342,7 +345,9 @@ class WebTrader:
 
     def stream(self, *, queue_size: int = 10_000) -> Stream:
         """A ``/stream`` connection on this session (see :class:`~webtrader_client.Stream`)."""
-        return Stream(self, queue_size=queue_size)
+        stream = Stream(self, queue_size=queue_size)
+        self._streams.append(stream)
+        return stream
 
 
 def _decode(data: bytes, type_: type[T]) -> T:
