@@ -74,6 +74,10 @@ def serve(settings: GatewaySettings, users: UserStore | None = None) -> int:
         ws_per_message_deflate=False,
         ssl_certfile=settings.tls_cert or None,
         ssl_keyfile=settings.tls_key or None,
+        # X-Forwarded-For is believed only from the proxies named (uvicorn's default trusts
+        # 127.0.0.1, which would let any local process pick its address for the rate limits).
+        proxy_headers=bool(settings.forwarded_allow_ips),
+        forwarded_allow_ips=settings.forwarded_allow_ips or None,
     )
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _ignore_signal)

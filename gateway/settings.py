@@ -66,6 +66,9 @@ class GatewaySettings:
     """PEM certificate (chain) file: serve HTTPS/WSS (with ``tls_key``)."""
     tls_key: str = ""
     """PEM private key file of ``tls_cert``."""
+    forwarded_allow_ips: str = ""
+    """Proxies (comma-separated IPs, ``*``) whose ``X-Forwarded-For``/``-Proto`` are trusted
+    for the client address (rate limits, logs); empty: none, the peer address is used."""
     request_timeout: float = 5.0
     """Seconds to wait for an engine's reply before answering 504."""
     ws_queue_limit: int = 10_000
@@ -216,6 +219,7 @@ def build_parser(env: Mapping[str, str] | None = None) -> argparse.ArgumentParse
     opt("cors-origins", "comma-separated origins allowed by CORS (default: none, no CORS)")
     opt("tls-cert", "PEM certificate file: serve HTTPS (with --tls-key)")
     opt("tls-key", "PEM private key file of --tls-cert")
+    opt("forwarded-allow-ips", "trusted proxies' IPs for X-Forwarded-For (default: none)")
     opt("request-timeout", "seconds to wait for an engine before 504", float)
     opt("ws-queue-limit", "per-client backlog of non-tick events before disconnect", int)
     opt("ws-heartbeat", "seconds between heartbeats on /stream", float)

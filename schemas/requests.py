@@ -16,6 +16,8 @@ from schemas.objects import AwareDatetime
 
 ClientOrderId = Annotated[str, msgspec.Meta(max_length=64, pattern=r"^[\x21-\x7e]*$")]
 """Up to 64 printable ASCII characters, no spaces."""
+Reference = Annotated[str, msgspec.Meta(max_length=256)]
+"""Free text the order carries back in its events (VeighNa's strategy name); at most 256."""
 
 
 class SubscribeRequest(msgspec.Struct, frozen=True, kw_only=True):
@@ -40,7 +42,7 @@ class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
     volume: float
     price: float = 0.0
     offset: Offset = Offset.NONE
-    reference: str = ""
+    reference: Reference = ""
     client_order_id: ClientOrderId = ""
     """The client's own id for this order: the same id on the same engine is the same order
     (a retry returns the original order and creates nothing).  Empty: no idempotency."""

@@ -24,15 +24,16 @@ from contextlib import asynccontextmanager
 from typing import Any
 
 import msgspec
-from litestar import Litestar, get
+from litestar import Litestar, Request, get
 from litestar.config.app import AppConfig
 from litestar.connection import WebSocket
 from litestar.handlers import WebsocketRouteHandler
 from litestar.plugins import InitPlugin
 
+from gateway.access import Principal, Role
 from gateway.auth_middleware import SECURITY
 from gateway.engines import EngineDirectory, Status
-from gateway.errors import error_responses
+from gateway.errors import PermissionDeniedError, error_responses
 from gateway.nats_plugin import ConnectionEvents, ConnectionState
 from gateway.settings import GatewaySettings
 from gateway.streams.authz import forbidden
@@ -117,9 +118,9 @@ class StreamPlugin(InitPlugin):
                     tags=["streams"],
                     summary="WebSocket and fan-out counters",
                     security=SECURITY,
-                    responses=error_responses(400, 401),
+                    responses=error_responses(400, 401, 403),
                     sync_to_thread=False,
-                )(self._stats),
+                )(self._stats_route),
             ]
         )
         app_config.lifespan.append(self._lifespan)
@@ -207,6 +208,14 @@ class StreamPlugin(InitPlugin):
         if self._hub is None or self._feeds is None:
             return None
         return self._stats()
+
+    def _stats_route(
+        self, request: Request[Principal, Any, Any], pattern: str | None = None
+    ) -> StreamStats:
+        """Open sessions and hub counters; ``pattern`` (admins only: 403) its reference count."""
+        if pattern is not None and request.user.role is not Role.ADMIN:
+            raise PermissionDeniedError("only an admin may ask about a pattern", "pattern")
+        return self._stats(pattern)
 
     def _stats(self, pattern: str | None = None) -> StreamStats:
         """Open sessions and hub counters; ``pattern`` adds its reference count."""

@@ -51,8 +51,8 @@ def raw_order(**raw: str) -> bytes:
 
 
 def padded_order(size: int) -> bytes:
-    """An order body of exactly ``size`` bytes (a long ``reference``), volume 0 (a 422)."""
-    head = raw_order(volume="0", reference='""')[:-2]  # ends in "reference":"
+    """An order body of exactly ``size`` bytes (a long unknown field), volume 0 (a 422)."""
+    head = raw_order(volume="0", padding='""')[:-2]  # ends in "padding":"
     return head + b"x" * (size - len(head) - 2) + b'"}'
 
 
@@ -155,11 +155,19 @@ async def test_absurd_numbers_and_unknown_enums_are_refused_naming_the_field(
 
 
 @pytest.mark.parametrize("route", ORDER_ROUTES)
+async def test_an_order_reference_longer_than_256_is_400_naming_it(
+    client: httpx.AsyncClient, route: str
+) -> None:
+    r = await client.post(route, json={**ORDER, "reference": "r" * 257})
+    assert_error(r, 400, "reference")
+
+
 @pytest.mark.parametrize(
     "body",
     [b'{"x":' * 5000 + b"1" + b"}" * 5000, b"[" * 20_000 + b"]" * 20_000],
     ids=["deep-object", "deep-array"],
 )
+@pytest.mark.parametrize("route", ORDER_ROUTES)
 async def test_deeply_nested_bodies_are_400_not_500(
     client: httpx.AsyncClient, route: str, body: bytes
 ) -> None:

@@ -144,3 +144,23 @@ async def test_429_and_retry_after_are_in_the_openapi_document(gateway: Gateway)
     header = responses["429"]["headers"]["Retry-After"]
     assert header["schema"]["type"] == "integer"
     assert header["required"] is True
+
+
+async def test_a_forged_x_forwarded_for_does_not_escape_the_address_limit(
+    http: httpx.AsyncClient, limited_gateway: Callable[..., Gateway]
+) -> None:
+    """Without --forwarded-allow-ips no proxy is trusted, even on loopback."""
+    gw = limited_gateway(per_user=100, per_address=3)
+    for i in range(3):
+        r = await http.post(
+            f"{gw.url}/token",
+            data={"username": f"fwd{i}", "password": "password1"},
+            headers={"X-Forwarded-For": f"203.0.113.{i}"},
+        )
+        assert r.status_code == 401
+    forged = await http.post(
+        f"{gw.url}/token",
+        data={"username": "fwd9", "password": "password1"},
+        headers={"X-Forwarded-For": "198.51.100.7"},
+    )
+    assert_429(forged)

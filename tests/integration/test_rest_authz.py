@@ -198,3 +198,16 @@ async def test_every_engine_route_documents_403(http: httpx.AsyncClient) -> None
         for method, op in item.items():
             if method in ("get", "post", "delete"):
                 assert "403" in op["responses"], f"{method.upper()} {path}"
+
+
+async def test_only_an_admin_may_ask_the_stream_stats_about_a_pattern(
+    http: httpx.AsyncClient, tokens: dict[str, str]
+) -> None:
+    pattern = {"pattern": f"wt.{OTHER}.evt.tick.>"}
+    assert (await http.get("/stream/stats", headers=as_user(tokens, "ann"))).status_code == 200
+    r = await http.get("/stream/stats", params=pattern, headers=as_user(tokens, "ann"))
+    assert_403(r, "admin")
+    assert r.json()["field"] == "pattern"
+    r = await http.get("/stream/stats", params=pattern, headers=as_user(tokens, "root"))
+    assert r.status_code == 200
+    assert r.json()["refcount"] == 0
