@@ -1,79 +1,21 @@
-"""Helpers of the behavioural suite: NATS inboxes and requests, polling, prices from ticks."""
+"""Helpers of the behavioural suite: polling, prices from ticks, order bodies.
+
+NATS inboxes and requests are in :mod:`tests.support.nats_requests`.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import json
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from nats.aio.client import Client as NatsClient
-from nats.aio.msg import Msg
 
-from schemas.errors import ERROR_CODE_HEADER
-from schemas.subjects import Op, request_subject
+from tests.support.nats_requests import WAIT, Json
 
-Json = Any
 RB = "rb2601.SHFE"
 BRK = "BRK.B.SMART"
-WAIT = 15.0
-"""Seconds a test waits for something that must happen (a guard, not a timing assertion)."""
-
-
-class Inbox:
-    """Messages of one NATS subscription, kept for the test to wait on."""
-
-    def __init__(self) -> None:
-        self.msgs: list[Msg] = []
-        self._arrived = asyncio.Event()
-
-    async def put(self, msg: Msg) -> None:
-        self.msgs.append(msg)
-        self._arrived.set()
-
-    async def wait_json(self, match: Callable[[Json], bool], timeout: float = WAIT) -> Json:
-        """The first JSON body (already here or still to come) that ``match`` accepts."""
-        seen = 0
-        async with asyncio.timeout(timeout):
-            while True:
-                for msg in self.msgs[seen:]:
-                    body = json.loads(msg.data)
-                    if match(body):
-                        return body
-                seen = len(self.msgs)
-                self._arrived.clear()
-                await self._arrived.wait()
-
-
-async def listen(nc: NatsClient, subject: str) -> Inbox:
-    """Subscribe ``subject`` into a new :class:`Inbox`."""
-    inbox = Inbox()
-    await nc.subscribe(subject, cb=inbox.put)
-    await nc.flush()
-    return inbox
-
-
-async def call(nc: NatsClient, engine_id: str, op: Op, body: Json | bytes = b"") -> Msg:
-    """One request to the engine; a dict/list body is sent as JSON."""
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return await nc.request(request_subject(engine_id, op), data, timeout=10)
-
-
-async def ok(nc: NatsClient, engine_id: str, op: Op, body: Json | bytes = b"") -> Json:
-    """The JSON reply of a request that must succeed."""
-    msg = await call(nc, engine_id, op, body)
-    assert not (msg.headers or {}).get(ERROR_CODE_HEADER), msg.data
-    return json.loads(msg.data)
-
-
-async def fails(nc: NatsClient, engine_id: str, op: Op, body: Json | bytes) -> tuple[int, Json]:
-    """``(code, body)`` of a request that must fail."""
-    msg = await call(nc, engine_id, op, body)
-    code = (msg.headers or {}).get(ERROR_CODE_HEADER)
-    assert code, f"{op} succeeded: {msg.data[:300]!r}"
-    return int(code), json.loads(msg.data)
 
 
 async def eventually(probe: Callable[[], Awaitable[Any]], what: str) -> Any:

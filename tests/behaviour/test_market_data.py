@@ -8,7 +8,8 @@ from nats.aio.client import Client as NatsClient
 from schemas.enums import Exchange
 from schemas.subjects import Op, tick_subject
 from tests.behaviour.conftest import EngineUnderTest
-from tests.behaviour.helpers import BRK, RB, eventually, listen, ok
+from tests.behaviour.helpers import BRK, RB, eventually
+from tests.support.nats_requests import listen, ok
 from tests.support.ws import events_of, open_ws, recv_json, recv_until, subscribe, ws_url
 
 

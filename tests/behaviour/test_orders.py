@@ -14,7 +14,8 @@ from nats.aio.client import Client as NatsClient
 
 from schemas.subjects import events_pattern
 from tests.behaviour.conftest import EngineUnderTest
-from tests.behaviour.helpers import BRK, RB, eventually, latest_tick, listen, order_body, place
+from tests.behaviour.helpers import BRK, RB, eventually, latest_tick, order_body, place
+from tests.support.nats_requests import listen
 from tests.support.ws import events_of, open_ws, recv_json, recv_until, subscribe, ws_url
 
 ACTIVE = {"SUBMITTING", "NOTTRADED", "PARTTRADED"}

@@ -13,7 +13,7 @@ from nats.aio.client import Client as NatsClient
 
 from schemas.subjects import Op
 from tests.behaviour.conftest import EngineUnderTest
-from tests.behaviour.helpers import fails, ok
+from tests.support.nats_requests import fails, ok
 
 
 async def test_gateways_are_listed_with_their_state(

@@ -20,7 +20,8 @@ from nats.js.api import DeliverPolicy
 from schemas.streams import events_stream
 from schemas.subjects import Op, events_pattern
 from tests.behaviour.conftest import VNPY_GATEWAY, bridge_process, vnpy_home
-from tests.behaviour.helpers import eventually, fails, listen, ok
+from tests.behaviour.helpers import eventually
+from tests.support.nats_requests import fails, listen, ok
 from tests.support.processes import ManagedProcess, NatsServer, python_module
 
 RB_ORDER = {

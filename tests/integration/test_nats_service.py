@@ -18,13 +18,11 @@ from typing import Any
 
 import pytest
 from nats.aio.client import Client as NatsClient
-from nats.aio.msg import Msg
 
 from engine_bridge.engine import Engine
 from engine_bridge.service import Bridge as InProcessBridge
 from engine_bridge.sim import SimEngine
 from schemas.enums import Exchange
-from schemas.errors import ERROR_CODE_HEADER, ERROR_HEADER
 from schemas.messages import SERVICE_NAME
 from schemas.objects import OrderData
 from schemas.subjects import (
@@ -36,67 +34,10 @@ from schemas.subjects import (
     request_subject,
     tick_subject,
 )
+from tests.support.nats_requests import Inbox, Json, call, fails, listen, ok
 from tests.support.processes import Bridge, NatsServer
 
-Json = Any
 LIMIT_UP, LIMIT_DOWN = 3745.0, 3255.0  # rb2601.SHFE
-
-
-class Inbox:
-    """Messages of one subscription, kept for the test to wait on."""
-
-    def __init__(self) -> None:
-        self.msgs: list[Msg] = []
-        self._arrived = asyncio.Event()
-
-    async def put(self, msg: Msg) -> None:
-        self.msgs.append(msg)
-        self._arrived.set()
-
-    async def wait(self, match: Callable[[Msg], bool], timeout: float = 10) -> Msg:
-        """The first message (already here or still to come) that ``match`` accepts."""
-        seen = 0
-        async with asyncio.timeout(timeout):
-            while True:
-                for msg in self.msgs[seen:]:
-                    if match(msg):
-                        return msg
-                seen = len(self.msgs)
-                self._arrived.clear()
-                await self._arrived.wait()
-
-    async def wait_json(self, match: Callable[[Json], bool], timeout: float = 10) -> Json:
-        """The body of the first message whose JSON body ``match`` accepts."""
-        return json.loads((await self.wait(lambda m: match(json.loads(m.data)), timeout)).data)
-
-
-async def listen(nc: NatsClient, subject: str) -> Inbox:
-    inbox = Inbox()
-    await nc.subscribe(subject, cb=inbox.put)
-    await nc.flush()
-    return inbox
-
-
-async def call(nc: NatsClient, engine_id: str, op: Op, body: Json | bytes = b"") -> Msg:
-    """One request; a dict/list body is sent as JSON."""
-    data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    return await nc.request(request_subject(engine_id, op), data, timeout=5)
-
-
-async def ok(nc: NatsClient, engine_id: str, op: Op, body: Json | bytes = b"") -> Json:
-    """The JSON reply of a request that must succeed."""
-    msg = await call(nc, engine_id, op, body)
-    assert not (msg.headers or {}).get(ERROR_CODE_HEADER), msg.data
-    return json.loads(msg.data)
-
-
-async def error(nc: NatsClient, engine_id: str, op: Op, body: Json | bytes) -> tuple[str, Json]:
-    """``(code, body)`` of a request that must fail."""
-    msg = await call(nc, engine_id, op, body)
-    headers = msg.headers or {}
-    assert headers.get(ERROR_CODE_HEADER), f"{op} succeeded: {msg.data[:200]!r}"
-    assert headers.get(ERROR_HEADER)
-    return headers[ERROR_CODE_HEADER], json.loads(msg.data)
 
 
 def rb(**kw: Any) -> Json:
@@ -308,8 +249,8 @@ async def test_garbage_on_every_request_subject_is_400_and_the_bridge_keeps_answ
     bridge: Bridge, nc: NatsClient, kind: str
 ) -> None:
     for op in Op:
-        code, body = await error(nc, bridge.engine_id, op, GARBAGE[kind])
-        assert code == "400", (op, body)
+        code, body = await fails(nc, bridge.engine_id, op, GARBAGE[kind])
+        assert code == 400, (op, body)
         assert body["detail"]
     assert (await ok(nc, bridge.engine_id, Op.INFO))["engine_id"] == bridge.engine_id
     assert bridge.alive()
@@ -341,8 +282,8 @@ async def test_bad_fields_are_400_naming_the_field(
     bridge: Bridge, nc: NatsClient, op: Op, body: Json, field: str
 ) -> None:
     data = json.dumps(body).replace("Infinity", "1e400").encode()
-    code, err = await error(nc, bridge.engine_id, op, data)
-    assert (code, err["field"]) == ("400", field)
+    code, err = await fails(nc, bridge.engine_id, op, data)
+    assert (code, err["field"]) == (400, field)
 
 
 @pytest.mark.parametrize(
@@ -363,24 +304,23 @@ async def test_bad_fields_are_400_naming_the_field(
 async def test_orders_the_contract_cannot_take_are_422_naming_the_field(
     bridge: Bridge, nc: NatsClient, body: Json, field: str
 ) -> None:
-    code, err = await error(nc, bridge.engine_id, Op.SUBMIT, body)
-    assert (code, err["field"]) == ("422", field)
+    code, err = await fails(nc, bridge.engine_id, Op.SUBMIT, body)
+    assert (code, err["field"]) == (422, field)
 
 
 async def test_unknown_orders_and_contracts_are_404(bridge: Bridge, nc: NatsClient) -> None:
     eid = bridge.engine_id
-    assert (await error(nc, eid, Op.ORDER, {"vt_orderid": "SIM.999999"}))[0] == "404"
-    assert (await error(nc, eid, Op.CANCEL, {"vt_orderid": "nope"}))[0] == "404"
-    assert (await error(nc, eid, Op.SUBSCRIBE, {"symbol": "rb9999", "exchange": "SHFE"}))[0] == (
-        "404"
-    )
+    assert (await fails(nc, eid, Op.ORDER, {"vt_orderid": "SIM.999999"}))[0] == 404
+    assert (await fails(nc, eid, Op.CANCEL, {"vt_orderid": "nope"}))[0] == 404
+    unknown = {"symbol": "rb9999", "exchange": "SHFE"}
+    assert (await fails(nc, eid, Op.SUBSCRIBE, unknown))[0] == 404
 
 
 async def test_cancel_of_an_order_no_longer_active_is_409(bridge: Bridge, nc: NatsClient) -> None:
     filled = await ok(nc, bridge.engine_id, Op.SUBMIT, rb(price=LIMIT_UP))
     assert filled["status"] == "ALLTRADED"
-    code, err = await error(nc, bridge.engine_id, Op.CANCEL, {"vt_orderid": filled["vt_orderid"]})
-    assert code == "409"
+    code, err = await fails(nc, bridge.engine_id, Op.CANCEL, {"vt_orderid": filled["vt_orderid"]})
+    assert code == 409
     assert "ALLTRADED" in err["detail"]
 
 
@@ -401,8 +341,8 @@ async def test_an_unexpected_engine_failure_is_500_without_details(
     bridge = InProcessBridge(conn, engine, engine_id)
     await bridge.start()
     try:
-        code, body = await error(nc, engine_id, Op.ORDERS, b"")
-        assert code == "500"
+        code, body = await fails(nc, engine_id, Op.ORDERS, b"")
+        assert code == 500
         assert "secret" not in json.dumps(body)
         assert "Traceback" not in json.dumps(body)
         assert (await ok(nc, engine_id, Op.INFO))["engine_id"] == engine_id
