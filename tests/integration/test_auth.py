@@ -12,7 +12,6 @@ import base64
 import hashlib
 import hmac
 import json
-import secrets
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from gateway.auth import AUDIENCE, ISSUER, issue_token
 from gateway.settings import GatewaySettings
 from tests.support.processes import Gateway, NatsServer
-from tests.support.users import add_user, secure_gateway
+from tests.support.users import add_user, new_secret, running_secure_gateway
 
 USER, PASSWORD = "trader", "s3cret-pass"
 
@@ -60,7 +59,7 @@ ORDER = {
 
 @pytest.fixture(scope="module")
 def secret() -> str:
-    return secrets.token_urlsafe(32)
+    return new_secret()
 
 
 @pytest.fixture(scope="module")
@@ -76,10 +75,8 @@ def keyed_gateway(
     nats_server: NatsServer, sim_bridge: object, secret: str, users_file: Path
 ) -> Iterator[Gateway]:
     """A non-demo gateway whose signing key and login the test knows."""
-    gw = secure_gateway(nats_server.url, users_file, secret)
-    gw.start_gateway()
-    yield gw
-    gw.stop()
+    with running_secure_gateway(nats_server.url, users_file, secret) as gw:
+        yield gw
 
 
 @pytest.fixture

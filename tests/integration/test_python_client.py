@@ -20,7 +20,7 @@ from schemas.enums import Direction, Exchange, Offset, OrderType, Status
 from schemas.objects import OrderData
 from schemas.requests import OrderRequest
 from tests.support.processes import Bridge, Gateway, NatsServer
-from tests.support.users import add_user, new_secret, secure_gateway
+from tests.support.users import add_user, new_secret, running_secure_gateway
 from webtrader_client import (
     ORDERS,
     Backoff,
@@ -234,10 +234,10 @@ def users_gateway(
     users: Path = tmp_path_factory.mktemp("client-users") / "users.json"
     add_user(users, "viewer1", "viewer-pass-1", role="viewer", engines="sim")
     add_user(users, "trader1", "trader-pass-1", role="trader", engines="sim")
-    gw = secure_gateway(nats_server.url, users, new_secret(), "--login-user-limit", "2")
-    gw.start_gateway()
-    yield gw
-    gw.stop()
+    with running_secure_gateway(
+        nats_server.url, users, new_secret(), "--login-user-limit", "2"
+    ) as gw:
+        yield gw
 
 
 async def test_viewer_trading_and_foreign_engine_are_forbidden_naming_the_field(

@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.support.processes import Bridge, Gateway, NatsServer
-from tests.support.users import add_user, new_secret, secure_gateway
+from tests.support.users import add_user, new_secret, running_secure_gateway
 
 OTHER = "az" + uuid.uuid4().hex[:8]
 """The second engine's id (fresh per run)."""
@@ -64,10 +64,8 @@ def authz_gateway(
     users_file = tmp_path_factory.mktemp("authz") / "users.json"
     for name, (role, engines) in USERS.items():
         add_user(users_file, name, PASSWORD, role=role, engines=engines)
-    gw = secure_gateway(nats_server.url, users_file, new_secret())
-    gw.start_gateway()
-    yield gw
-    gw.stop()
+    with running_secure_gateway(nats_server.url, users_file, new_secret()) as gw:
+        yield gw
 
 
 @pytest.fixture(scope="module")

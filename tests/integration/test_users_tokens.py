@@ -15,7 +15,7 @@ import jwt
 import pytest
 
 from tests.support.processes import Gateway, ManagedProcess, NatsServer, python_module
-from tests.support.users import add_user, new_secret, secure_gateway, user_cli
+from tests.support.users import add_user, new_secret, running_secure_gateway, user_cli
 
 ROOT, ANN, VIC = ("root", "root-pass-1"), ("ann", "ann-pass-12"), ("vic", "vic-pass-12")
 
@@ -38,10 +38,8 @@ def secret() -> str:
 def users_gateway(
     nats_server: NatsServer, sim_bridge: object, users_file: Path, secret: str
 ) -> Iterator[Gateway]:
-    gw = secure_gateway(nats_server.url, users_file, secret)
-    gw.start_gateway()
-    yield gw
-    gw.stop()
+    with running_secure_gateway(nats_server.url, users_file, secret) as gw:
+        yield gw
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ from __future__ import annotations
 import secrets
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.support.processes import REPO, Gateway
@@ -63,3 +65,16 @@ def secure_gateway(
         *extra,
         env={"WEBTRADER_JWT_SECRET": secret, "WEBTRADER_DEMO": "", **(env or {})},
     )
+
+
+@contextmanager
+def running_secure_gateway(
+    nats_url: str, users_file: Path, secret: str, *extra: str
+) -> Iterator[Gateway]:
+    """:func:`secure_gateway` started (ready) for the ``with`` block, stopped after it."""
+    gw = secure_gateway(nats_url, users_file, secret, *extra)
+    gw.start_gateway()
+    try:
+        yield gw
+    finally:
+        gw.stop()
