@@ -21,6 +21,7 @@ from websockets.exceptions import ConnectionClosed
 
 from schemas.streams import events_stream
 from schemas.subjects import events_pattern
+from tests.support.orders import RESTING
 from tests.support.processes import Gateway
 from tests.support.ws import login, open_ws, ws_url
 
@@ -31,20 +32,6 @@ WAIT = 20.0
 
 DURABLE_TOPICS = ("order.>", "trade.>", "position.>", "account.>")
 """/stream topics of every durable kind (each one a JetStream-backed subscription)."""
-
-RESTING = {
-    "symbol": "rb2601",
-    "exchange": "SHFE",
-    "direction": "LONG",
-    "type": "LIMIT",
-    "offset": "OPEN",
-    "volume": 1,
-    "price": 3255,
-}
-"""A buy at ``limit_down``: always rests (docs/sim-engine.md)."""
-
-FILLING = {**RESTING, "price": 3745}
-"""A buy at ``limit_up``: always fills at once, opening a LONG position."""
 
 
 @asynccontextmanager

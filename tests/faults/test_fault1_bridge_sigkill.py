@@ -18,14 +18,8 @@ from nats.aio.client import Client as NatsClient
 
 from schemas.subjects import Op, request_subject
 from tests.faults.conftest import BridgeFactory, GatewayFactory
-from tests.faults.support import (
-    FILLING,
-    RESTING,
-    poll,
-    rest_client,
-    status_of,
-    stream_client,
-)
+from tests.faults.support import poll, rest_client, status_of, stream_client
+from tests.support.orders import FILLING, RESTING
 from tests.support.processes import Bridge, NatsServer
 
 RESTING_DCE = {**RESTING, "symbol": "m2605", "exchange": "DCE", "price": 2726}

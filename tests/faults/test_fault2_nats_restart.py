@@ -19,8 +19,6 @@ from nats.aio.client import Client as NatsClient
 from tests.faults.conftest import BridgeFactory, GatewayFactory
 from tests.faults.support import (
     CUT_OFF,
-    FILLING,
-    RESTING,
     WAIT,
     assert_no_gap_no_dup,
     first_order_event,
@@ -31,6 +29,7 @@ from tests.faults.support import (
     stream_client,
     stream_events,
 )
+from tests.support.orders import FILLING, RESTING
 from tests.support.processes import NatsServer
 
 

@@ -26,7 +26,6 @@ from nats.js.api import StreamConfig
 from schemas.streams import client_orders_bucket, events_stream
 from tests.faults.conftest import BridgeFactory, GatewayFactory
 from tests.faults.support import (
-    RESTING,
     OrderFlow,
     poll,
     rest_client,
@@ -35,6 +34,7 @@ from tests.faults.support import (
     stream_msg_ids,
 )
 from tests.support.cluster import Cluster, ClusterNode
+from tests.support.orders import RESTING
 
 BEFORE = 10
 """Orders acknowledged before the kill."""

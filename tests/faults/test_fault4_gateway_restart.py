@@ -17,8 +17,6 @@ from schemas.subjects import Op, request_subject
 from tests.faults.conftest import BridgeFactory, GatewayFactory
 from tests.faults.support import (
     CUT_OFF,
-    FILLING,
-    RESTING,
     WAIT,
     assert_no_gap_no_dup,
     first_order_event,
@@ -28,6 +26,7 @@ from tests.faults.support import (
     stream_client,
     stream_events,
 )
+from tests.support.orders import FILLING, RESTING
 from tests.support.processes import Gateway, NatsServer
 
 

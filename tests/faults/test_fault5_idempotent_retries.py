@@ -15,7 +15,8 @@ from collections.abc import Callable
 import httpx
 
 from tests.faults.conftest import BridgeFactory, GatewayFactory
-from tests.faults.support import RESTING, WAIT, rest_client
+from tests.faults.support import WAIT, rest_client
+from tests.support.orders import RESTING
 from tests.support.processes import NatsServer
 
 RETRIES = 100

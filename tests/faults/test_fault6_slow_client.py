@@ -21,7 +21,6 @@ from websockets.exceptions import ConnectionClosed
 
 from tests.faults.conftest import BridgeFactory, GatewayFactory
 from tests.faults.support import (
-    RESTING,
     WAIT,
     StreamClient,
     assert_no_gap_no_dup,
@@ -30,6 +29,7 @@ from tests.faults.support import (
     stream_client,
     stream_events,
 )
+from tests.support.orders import RESTING
 from tests.support.processes import NatsServer
 from tests.support.ws import close_draining, login, open_ws, small_buffer_socket, ws_url
 

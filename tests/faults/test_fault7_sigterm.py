@@ -25,14 +25,8 @@ from schemas.errors import ERROR_CODE_HEADER
 from schemas.messages import EngineInfo
 from schemas.subjects import Op, request_subject
 from tests.faults.conftest import BridgeFactory, GatewayFactory
-from tests.faults.support import (
-    RESTING,
-    WAIT,
-    first_order_event,
-    poll,
-    rest_client,
-    stream_events,
-)
+from tests.faults.support import WAIT, first_order_event, poll, rest_client, stream_events
+from tests.support.orders import RESTING
 from tests.support.processes import ManagedProcess, NatsServer
 
 BURST = 500

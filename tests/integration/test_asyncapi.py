@@ -18,19 +18,11 @@ from referencing.jsonschema import DRAFT202012
 
 from schemas.asyncapi import build
 from schemas.subjects import Op, request_subject
+from tests.support.orders import FILLING
 from tests.support.processes import Bridge, NatsServer
 
 WAIT = 20.0
 DOC_URI = "urn:webtrader:asyncapi"
-FILLING = {
-    "symbol": "rb2601",
-    "exchange": "SHFE",
-    "direction": "LONG",
-    "type": "LIMIT",
-    "offset": "OPEN",
-    "volume": 1,
-    "price": 3745,
-}
 
 
 class Document:

@@ -10,23 +10,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.orders import FILLING, RESTING
 from tests.support.processes import Bridge, Gateway, NatsServer
 from tests.support.ws import login
 
-RESTING = {
-    "symbol": "rb2601",
-    "exchange": "SHFE",
-    "direction": "LONG",
-    "type": "LIMIT",
-    "offset": "OPEN",
-    "volume": 1,
-    "price": 3255,
-}
-"""A buy at ``limit_down``: it rests (docs/sim-engine.md)."""
 RESTING_DCE = {**RESTING, "symbol": "m2605", "exchange": "DCE", "price": 2726}
 """Rests at m2605's ``limit_down``."""
-FILLING = {**RESTING, "price": 3745}
-"""A buy at ``limit_up``: it fills at once."""
 
 
 async def place(client: httpx.AsyncClient, base: str, order: dict[str, Any]) -> Any:

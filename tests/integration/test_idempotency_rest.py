@@ -19,18 +19,8 @@ from nats.aio.msg import Msg
 
 from schemas.codec import encode
 from schemas.messages import EngineInfo
+from tests.support.orders import RESTING
 from tests.support.processes import Bridge, Gateway, NatsServer
-
-RESTING = {
-    "symbol": "rb2601",
-    "exchange": "SHFE",
-    "direction": "LONG",
-    "type": "LIMIT",
-    "offset": "OPEN",
-    "volume": 1,
-    "price": 3255,
-}
-"""A buy at ``limit_down``: it rests (docs/sim-engine.md)."""
 
 
 def new_id() -> str:

@@ -29,6 +29,7 @@ from nats.aio.client import Client as NatsClient
 from schemas.errors import ERROR_CODE_HEADER
 from schemas.natsauth import NatsAuth
 from schemas.subjects import Op, request_subject
+from tests.support.orders import FILLING, RESTING
 from tests.support.processes import Bridge, Gateway, NatsServer
 from tests.support.ws import events_of, login, open_ws, recv_json, subscribe, ws_url
 
@@ -39,19 +40,6 @@ REPLY_WAIT = 2.0
 BULK = 4000
 """Events of about 2 kB written to a stream for a long replay (JetStream flow control sets
 in after a few MB)."""
-
-RESTING = {
-    "symbol": "rb2601",
-    "exchange": "SHFE",
-    "direction": "LONG",
-    "type": "LIMIT",
-    "offset": "OPEN",
-    "volume": 1,
-    "price": 3255,
-}
-"""A buy at ``limit_down``: it rests (docs/sim-engine.md)."""
-FILLING = {**RESTING, "price": 3745}
-"""A buy at ``limit_up``: it fills at once."""
 
 
 class Conn:

@@ -20,19 +20,11 @@ import nats
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from tests.support.orders import RESTING
 from tests.support.processes import Bridge, Gateway, ManagedProcess, NatsServer, free_port
 from tests.support.ws import open_ws, recv_until, ws_url
 
 ENGINE = "obs"
-ORDER = {
-    "symbol": "rb2601",
-    "exchange": "SHFE",
-    "direction": "LONG",
-    "type": "LIMIT",
-    "volume": 1,
-    "price": 3255,
-    "offset": "OPEN",
-}
 WAIT = 15.0
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
@@ -140,7 +132,7 @@ async def test_request_id_returns_in_the_response_and_in_both_processes_json_log
     stack: Stack, rest: httpx.AsyncClient
 ) -> None:
     rid = "it-" + uuid.uuid4().hex
-    r = await rest.post("/order", json=ORDER, headers={"X-Request-Id": rid})
+    r = await rest.post("/order", json=RESTING, headers={"X-Request-Id": rid})
     assert r.status_code == 200, r.text
     assert r.headers["x-request-id"] == rid
     vt_orderid = r.json()
@@ -249,7 +241,7 @@ async def test_gateway_metrics_after_requests_and_a_websocket_session(
 async def test_bridge_metrics_count_requests_events_and_acknowledgements(
     stack: Stack, rest: httpx.AsyncClient
 ) -> None:
-    r = await rest.post("/order", json=ORDER)
+    r = await rest.post("/order", json=RESTING)
     assert r.status_code == 200, r.text
     assert (await rest.get("/order/NOPE.1")).status_code == 404
     samples = scrape(stack.bridge_metrics)
@@ -285,7 +277,7 @@ async def test_bridge_metrics_count_requests_events_and_acknowledgements(
 async def test_srv_stats_report_the_real_work_of_each_endpoint(
     stack: Stack, module_nats: NatsServer, rest: httpx.AsyncClient
 ) -> None:
-    assert (await rest.post("/order", json=ORDER)).status_code == 200
+    assert (await rest.post("/order", json=RESTING)).status_code == 200
     assert (await rest.get("/order/NOPE.1")).status_code == 404
     nc = await nats.connect(module_nats.url)
     try:

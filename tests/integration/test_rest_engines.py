@@ -10,17 +10,8 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.support.orders import RESTING
 from tests.support.processes import Bridge
-
-ORDER = {
-    "symbol": "rb2601",
-    "exchange": "SHFE",
-    "direction": "LONG",
-    "type": "LIMIT",
-    "volume": 1,
-    "price": 3255,
-    "offset": "OPEN",
-}
 
 
 async def test_engines_lists_the_default_engine_up_with_its_info(
@@ -43,7 +34,7 @@ async def test_fresh_engine_is_served_under_its_path_and_nothing_crosses(
     base = f"/engines/{fresh_bridge.engine_id}"
     reference = "fresh-" + uuid.uuid4().hex[:8]
 
-    r = await client.post(f"{base}/order", json={**ORDER, "reference": reference})
+    r = await client.post(f"{base}/order", json={**RESTING, "reference": reference})
     assert r.status_code == 201, r.text
     placed = r.json()
     assert placed["reference"] == reference
@@ -111,7 +102,7 @@ async def test_unknown_engine_is_404(client: httpx.AsyncClient) -> None:
         r = await client.get(path)
         assert r.status_code == 404, (path, r.text)
         assert r.json()["field"] == "engine_id"
-    r = await client.post(f"/engines/{never}/order", json=ORDER)
+    r = await client.post(f"/engines/{never}/order", json=RESTING)
     assert r.status_code == 404, r.text
 
 
@@ -134,7 +125,7 @@ async def test_stopped_engine_answers_503_and_is_listed_down(
     r = await client.get(f"/engines/{engine_id}/account")
     assert r.status_code == 503, r.text  # no responders: not a 504 after the timeout
     assert "no responders" in r.json()["detail"]
-    r = await client.post(f"/engines/{engine_id}/order", json=ORDER)
+    r = await client.post(f"/engines/{engine_id}/order", json=RESTING)
     assert r.status_code == 503, r.text
 
     status = (await client.get(f"/engines/{engine_id}")).json()

@@ -27,6 +27,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from gateway.access import Role
 from gateway.auth import issue_refresh_token, issue_token
 from gateway.settings import GatewaySettings
+from tests.support.orders import RESTING
 from tests.support.processes import Bridge, Gateway, NatsServer
 from tests.support.ws import (
     FRAME_TIMEOUT,
@@ -42,16 +43,6 @@ from tests.support.ws import (
 
 FORBIDDEN_ENGINE = "sim"
 """The session's default engine; restricted users here may not use it."""
-RESTING = {
-    "symbol": "rb2601",
-    "exchange": "SHFE",
-    "direction": "LONG",
-    "type": "LIMIT",
-    "offset": "OPEN",
-    "volume": 1,
-    "price": 3255,
-}
-"""A buy at ``limit_down``: it rests (docs/sim-engine.md)."""
 
 Mint = Callable[..., str]
 

@@ -23,6 +23,7 @@ from nats.aio.client import Client as NatsClient
 from websockets.asyncio.client import ClientConnection
 
 from schemas.streams import STREAM_SEQ_HEADER, events_stream
+from tests.support.orders import FILLING, RESTING
 from tests.support.processes import Bridge, Gateway, NatsServer
 from tests.support.ws import (
     close_draining,
@@ -37,18 +38,6 @@ from tests.support.ws import (
     ws_url,
 )
 
-RESTING = {
-    "symbol": "rb2601",
-    "exchange": "SHFE",
-    "direction": "LONG",
-    "type": "LIMIT",
-    "offset": "OPEN",
-    "volume": 1,
-    "price": 3255,
-}
-"""A buy at ``limit_down``: it rests (docs/sim-engine.md)."""
-FILLING = {**RESTING, "price": 3745}
-"""A buy at ``limit_up``: it fills at once."""
 WAIT = 15.0
 """Seconds a test waits for what it expects (a guard against hanging, not a measurement)."""
 
