@@ -156,3 +156,15 @@ def artifacts_dir() -> Path:
     path = Path(__file__).resolve().parents[1] / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[NatsServer]:
+    """A nats-server of one test's own (repo nats.conf, free port, own JetStream dir).
+
+    The test may stop, freeze or restart it (same port, same store).
+    """
+    server = NatsServer(tmp_path / "jetstream")
+    server.start_server()
+    yield server
+    server.stop()

@@ -21,15 +21,6 @@ from tests.support.processes import Bridge, Gateway, NatsServer
 
 
 @pytest.fixture
-def broker(tmp_path: Path) -> Iterator[NatsServer]:
-    """A private nats-server (repo nats.conf, free port, own JetStream dir)."""
-    server = NatsServer(tmp_path / "jetstream")
-    server.start_server()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def cluster(tmp_path: Path) -> Iterator[Cluster]:
     """The three nodes of ``deploy/cluster`` on free ports, JetStream meta leader elected."""
     c = Cluster(tmp_path / "cluster")

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,17 +22,9 @@ WAIT = 20.0
 
 
 @pytest.fixture
-def private_nats(tmp_path: Path) -> Iterator[NatsServer]:
-    server = NatsServer(tmp_path / "js")
-    server.start_server()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def lone_gateway(private_nats: NatsServer) -> Iterator[Gateway]:
+def lone_gateway(broker: NatsServer) -> Iterator[Gateway]:
     """A gateway on the private server; no engine runs there yet."""
-    gw = Gateway(private_nats.plain_url, ENGINE, "--demo", env=private_nats.env_for("gateway"))
+    gw = Gateway(broker.plain_url, ENGINE, "--demo", env=broker.env_for("gateway"))
     gw.start_gateway()
     yield gw
     gw.stop()
@@ -52,7 +43,7 @@ async def ready_state(client: httpx.AsyncClient, status: int) -> dict[str, Any]:
 
 
 async def test_healthz_is_200_without_a_token_and_readyz_follows_engine_and_nats(
-    private_nats: NatsServer, lone_gateway: Gateway
+    broker: NatsServer, lone_gateway: Gateway
 ) -> None:
     async with httpx.AsyncClient(base_url=lone_gateway.url, timeout=5) as client:
         health = await client.get("/healthz")
@@ -69,7 +60,7 @@ async def test_healthz_is_200_without_a_token_and_readyz_follows_engine_and_nats
         assert body["engines"] == {ENGINE: "down"}
         assert any("no engine is up" in m for m in body["missing"]), body
 
-        bridge = Bridge(private_nats.url, ENGINE, tick_rate=2)
+        bridge = Bridge(broker.url, ENGINE, tick_rate=2)
         try:
             bridge.start_bridge()
             body = await ready_state(client, 200)
@@ -86,11 +77,11 @@ async def test_healthz_is_200_without_a_token_and_readyz_follows_engine_and_nats
         assert body["engines"] == {ENGINE: "down"}
         assert body["nats"] == "connected"
 
-        bridge = Bridge(private_nats.url, ENGINE, tick_rate=2)
+        bridge = Bridge(broker.url, ENGINE, tick_rate=2)
         try:
             bridge.start_bridge()
             await ready_state(client, 200)
-            private_nats.stop()  # NATS goes away; the engine is unreachable too
+            broker.stop()  # NATS goes away; the engine is unreachable too
             body = await ready_state(client, 503)
             assert body["nats"] == "disconnected"
             assert "NATS is not connected" in body["missing"]

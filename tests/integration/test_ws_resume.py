@@ -12,7 +12,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -400,20 +399,11 @@ async def test_consumers_are_released_on_unsubscribe_and_disconnect(
             await asyncio.sleep(0.05)
 
 
-@pytest.fixture
-def own_nats(tmp_path: Path) -> Iterator[NatsServer]:
-    """A nats-server this test may stop and start again (same port, same store)."""
-    server = NatsServer(tmp_path)
-    server.start_server()
-    yield server
-    server.stop()
-
-
 async def test_stream_survives_a_nats_restart_and_misses_no_event(
-    own_nats: NatsServer, engine_id: str
+    broker: NatsServer, engine_id: str
 ) -> None:
-    bridge = Bridge(own_nats.url, engine_id)
-    gw = Gateway(own_nats.url, engine_id, "--demo")
+    bridge = Bridge(broker.url, engine_id)
+    gw = Gateway(broker.url, engine_id, "--demo")
     try:
         await asyncio.to_thread(bridge.start_bridge)
         await asyncio.to_thread(gw.start_gateway)
@@ -426,10 +416,10 @@ async def test_stream_survives_a_nats_restart_and_misses_no_event(
             await subscribe(ws, "1", engine=engine_id, topic="order.>")
             await place(http, engine_id, RESTING)
             frames: list[Any] = [await recv_until(ws, lambda f: bool(events_of(f)))]
-            await asyncio.to_thread(own_nats.stop)
+            await asyncio.to_thread(broker.stop)
             frames.append(await recv_until(ws, lambda f: f["type"] == "nats"))
             assert frames[-1] == {"type": "nats", "status": "disconnected"}
-            await asyncio.to_thread(own_nats.start_server)
+            await asyncio.to_thread(broker.start_server)
             frames.append(await recv_until(ws, lambda f: f["type"] == "nats", seen=frames))
             assert frames[-1] == {"type": "nats", "status": "reconnected"}
             async with asyncio.timeout(WAIT):  # the bridge is back on NATS too
@@ -437,7 +427,7 @@ async def test_stream_survives_a_nats_restart_and_misses_no_event(
                     await asyncio.sleep(0.1)
             for _ in range(3):
                 await place(http, engine_id, RESTING)
-            async with await nats.connect(own_nats.url) as nc:
+            async with await nats.connect(broker.url) as nc:
                 stored = await stored_events(nc, engine_id)
             orders = {s: m for s, m in stored.items() if ".order." in m[0]}
             await read_until_seqs(ws, orders, frames)
