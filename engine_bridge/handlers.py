@@ -32,6 +32,7 @@ from schemas.requests import (
     OrderLookup,
     OrderRequest,
     Query,
+    SubscribeReply,
     SubscribeRequest,
 )
 from schemas.streams import STREAM_SEQ_HEADER
@@ -47,12 +48,6 @@ class Reply:
 
     body: bytes
     headers: dict[str, str] | None = None
-
-
-class SubscribeReply(msgspec.Struct, frozen=True):
-    """Reply of ``subscribe``."""
-
-    vt_symbol: str
 
 
 class InfoRequest(msgspec.Struct, frozen=True):

@@ -50,18 +50,13 @@ from schemas.requests import (
     OrderLookup,
     OrderRequest,
     Query,
+    SubscribeReply,
     SubscribeRequest,
 )
 from schemas.streams import MSG_ID_HEADER, STREAM_SEQ_HEADER, events_stream, is_durable
 from schemas.subjects import Event, EventKind, Op, event_subject, request_subject, subject_for
 
 REF = "#/components/schemas/{name}"
-
-
-class SubscribeReply(msgspec.Struct, frozen=True):
-    """Reply of ``subscribe``: the contract now subscribed."""
-
-    vt_symbol: str
 
 
 @dataclass(frozen=True, slots=True)

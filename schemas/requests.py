@@ -1,4 +1,4 @@
-"""Requests from clients to an engine, and the filters of list queries.
+"""Requests from clients to an engine, the filters of list queries, the subscribe reply.
 
 These are decoded at the edge (gateway body, bridge request payload) with one typed
 decoder each, so a wrong type or unknown enum is refused with the field named.
@@ -30,6 +30,12 @@ class SubscribeRequest(msgspec.Struct, frozen=True, kw_only=True):
     def vt_symbol(self) -> str:
         """``symbol.EXCHANGE``."""
         return f"{self.symbol}.{self.exchange.value}"
+
+
+class SubscribeReply(msgspec.Struct, frozen=True):
+    """Reply of ``subscribe``: the contract now subscribed."""
+
+    vt_symbol: str
 
 
 class OrderRequest(msgspec.Struct, frozen=True, kw_only=True):
