@@ -16,7 +16,7 @@ import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from tests.support.processes import Bridge, Gateway, NatsServer
+from tests.support.processes import Bridge, Gateway, NatsServer, ProcessGroup
 
 DEFAULT_ENGINE = "sim"
 
@@ -99,17 +99,13 @@ def bridge_factory(nats_server: NatsServer) -> Iterator[Callable[..., Bridge]]:
 
     They connect as NATS ``admin`` (their engine ids are random, so no bridge user has them).
     """
-    started: list[Bridge] = []
+    group = ProcessGroup()
 
     def start(engine_id: str, *extra: str, tick_rate: float = 20) -> Bridge:
-        bridge = Bridge(nats_server.url, engine_id, *extra, tick_rate=tick_rate)
-        bridge.start_bridge()
-        started.append(bridge)
-        return bridge
+        return group.bridge(Bridge(nats_server.url, engine_id, *extra, tick_rate=tick_rate))
 
     yield start
-    for bridge in started:
-        bridge.stop()
+    group.stop_all()
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Playwright, sync_playwright
 
-from tests.support.processes import REPO, Gateway, NatsServer
+from tests.support.processes import REPO, Gateway, NatsServer, ProcessGroup
 
 CHROMIUM = os.environ.get("WEBTRADER_CHROMIUM", "/usr/bin/chromium")
 USERS = {"trader": "trader-pass-1", "viewer": "viewer-pass-1"}
@@ -145,21 +145,17 @@ def gateway_factory(nats_server: NatsServer, users_file: Path) -> Iterator[Calla
     The key is fixed per module, so a restarted gateway accepts the tokens of its previous
     run — as a real deployment does.  All are stopped at the end of the module.
     """
-    started: list[Gateway] = []
+    group = ProcessGroup()
     env = {
         "WEBTRADER_JWT_SECRET": secrets.token_urlsafe(48),
         "WEBTRADER_USERS_FILE": str(users_file),
     }
 
     def start(*extra: str) -> Gateway:
-        gw = Gateway(nats_server.url, "sim", *extra, env=env)
-        gw.start_gateway()
-        started.append(gw)
-        return gw
+        return group.gateway(Gateway(nats_server.url, "sim", *extra, env=env))
 
     yield start
-    for gw in started:
-        gw.stop()
+    group.stop_all()
 
 
 @pytest.fixture

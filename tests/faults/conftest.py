@@ -17,7 +17,7 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from tests.support.cluster import Cluster
-from tests.support.processes import Bridge, Gateway, NatsServer
+from tests.support.processes import Bridge, Gateway, NatsServer, ProcessGroup
 
 
 @pytest.fixture
@@ -45,33 +45,25 @@ GatewayFactory = Callable[..., Gateway]
 def bridges() -> Iterator[BridgeFactory]:
     """``bridges(nats_url, engine_id, *extra, tick_rate=..)``: started and ready; stopped at
     teardown (SIGTERM, then SIGKILL) whatever state the test left them in."""
-    started: list[Bridge] = []
+    group = ProcessGroup()
 
     def start(nats_url: str, engine_id: str, *extra: str, tick_rate: float = 20) -> Bridge:
-        bridge = Bridge(nats_url, engine_id, *extra, tick_rate=tick_rate)
-        started.append(bridge)
-        bridge.start_bridge()
-        return bridge
+        return group.bridge(Bridge(nats_url, engine_id, *extra, tick_rate=tick_rate))
 
     yield start
-    for bridge in started:
-        bridge.stop()
+    group.stop_all()
 
 
 @pytest.fixture
 def gateways() -> Iterator[GatewayFactory]:
     """``gateways(nats_url, default_engine, *extra)``: a demo gateway, started and ready."""
-    started: list[Gateway] = []
+    group = ProcessGroup()
 
     def start(nats_url: str, default_engine: str, *extra: str) -> Gateway:
-        gw = Gateway(nats_url, default_engine, "--demo", *extra)
-        started.append(gw)
-        gw.start_gateway()
-        return gw
+        return group.gateway(Gateway(nats_url, default_engine, "--demo", *extra))
 
     yield start
-    for gw in started:
-        gw.stop()
+    group.stop_all()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.support.processes import Gateway, NatsServer
+from tests.support.processes import Gateway, NatsServer, ProcessGroup
 from tests.support.users import add_user, new_secret, secure_gateway
 
 ANN, BOB = ("ann", "ann-pass-12"), ("bob", "bob-pass-12")
@@ -30,7 +30,7 @@ def users_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def limited_gateway(nats_server: NatsServer, users_file: Path) -> Iterator[Callable[..., Gateway]]:
-    started: list[Gateway] = []
+    group = ProcessGroup()
 
     def start(per_user: int = 3, per_address: int = 100, window: float = WINDOW) -> Gateway:
         gw = secure_gateway(
@@ -44,13 +44,10 @@ def limited_gateway(nats_server: NatsServer, users_file: Path) -> Iterator[Calla
             "--login-window",
             str(window),
         )
-        gw.start_gateway()
-        started.append(gw)
-        return gw
+        return group.gateway(gw)
 
     yield start
-    for gw in started:
-        gw.stop()
+    group.stop_all()
 
 
 @pytest.fixture

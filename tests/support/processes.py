@@ -271,3 +271,30 @@ class Gateway(ManagedProcess):
     def ws_url(self) -> str:
         """``ws://127.0.0.1:PORT``."""
         return f"ws://127.0.0.1:{self.port}"
+
+
+class ProcessGroup:
+    """Bridges and gateways a factory fixture started; :meth:`stop_all` stops them at teardown.
+
+    A process joins the group before it starts, so one that never got ready is stopped too.
+    """
+
+    def __init__(self) -> None:
+        self._processes: list[ManagedProcess] = []
+
+    def bridge(self, bridge: Bridge) -> Bridge:
+        """Start ``bridge`` and wait until it serves requests."""
+        self._processes.append(bridge)
+        bridge.start_bridge()
+        return bridge
+
+    def gateway(self, gateway: Gateway) -> Gateway:
+        """Start ``gateway`` and wait until it accepts HTTP."""
+        self._processes.append(gateway)
+        gateway.start_gateway()
+        return gateway
+
+    def stop_all(self) -> None:
+        """Stop every process of the group (SIGTERM, then SIGKILL), whatever its state."""
+        for process in self._processes:
+            process.stop()
