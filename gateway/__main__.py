@@ -39,7 +39,10 @@ class ReadyServer(uvicorn.Server):
         if self.should_exit or not self.servers:
             return
         host, port = self.servers[0].sockets[0].getsockname()[:2]
-        print(f"gateway ready {self.scheme}://{host}:{port}", flush=True)  # noqa: T201 - the contract
+        # One write, newline included: with PYTHONUNBUFFERED, print() writes the text and the
+        # newline separately, and the log writer thread's lines could land in between.
+        sys.stdout.write(f"gateway ready {self.scheme}://{host}:{port}\n")
+        sys.stdout.flush()
 
 
 class _KnownStartupFailure(logging.Filter):
