@@ -5,7 +5,8 @@
 It is also where REST authorization happens, in one place: an engine outside the user's
 list is 403 *before* the engine is looked up, so a user cannot learn which engines exist
 beyond their own (an unknown engine is 404 only for a user allowed every engine).  Routes
-that trade add the :func:`trader_guard` (403 for a viewer).
+that trade add the :func:`trader_guard` (403 for a viewer); ``connect`` the
+:func:`admin_guard` (403 for anyone but an admin).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from litestar.openapi.spec import Reference, Schema
 from litestar.params import Parameter
 from litestar.typing import FieldDefinition
 
-from gateway.access import Principal
+from gateway.access import Principal, Role
 from gateway.engine_client import Reply
 from gateway.engines import EngineDirectory
 from gateway.errors import NotAuthenticatedError, PermissionDeniedError
@@ -81,8 +82,11 @@ async def path_engine(
     return await engines.resolve(engine_id)
 
 
-def trader_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def trader_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard of the routes that submit or cancel orders: the role must allow trading.
+
+    ``async`` on purpose: Litestar runs a plain ``def`` guard in a worker thread, which cost
+    a quarter of the gateway's CPU per order (docs/performance.md, profile notes).
 
     Raises:
         PermissionDeniedError: a viewer (403); the engine itself is checked by ``engine``.
@@ -92,6 +96,20 @@ def trader_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHan
         raise PermissionDeniedError(
             f"user {principal.username!r} has role {principal.role.value!r}, which may not "
             "submit or cancel orders"
+        )
+
+
+async def admin_guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard of the routes that carry venue credentials (``connect``): administrators only.
+
+    Raises:
+        PermissionDeniedError: any role but ``admin`` (403).
+    """
+    principal = principal_of(connection)
+    if principal.role is not Role.ADMIN:
+        raise PermissionDeniedError(
+            f"user {principal.username!r} has role {principal.role.value!r}; only an admin "
+            "may connect a venue gateway"
         )
 
 
