@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import logging
 import math
+import re
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
 import msgspec
@@ -172,6 +174,10 @@ def handle_msgspec_error(_: Request[Any, Any, Any], exc: msgspec.DecodeError) ->
     return _error(err.code, err.detail, err.field)
 
 
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")
+"""Litestar's message for a required query/header/cookie parameter that is absent."""
+
+
 def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[bytes]:
     """Litestar's parameter validation (query/path/header): 400 naming the parameter."""
     problems = exc.extra if isinstance(exc.extra, list) else []
@@ -180,6 +186,8 @@ def handle_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Re
     if first.get("source") == "body":
         return _error(400, "a JSON request body is required")
     message = first.get("message") or exc.detail
+    if not field and (missing := _MISSING_PARAMETER.match(str(message))):
+        return _error(400, f"{missing[1]}: required", missing[1])
     detail = f"{field}: {message}" if field else str(message)
     return _error(400, detail, str(field) if field else None)
 
@@ -213,26 +221,32 @@ _DESCRIPTIONS = {
     400: "Malformed input: not JSON, wrong type, missing field, unknown enum; `field` names it",
     401: "Missing, malformed, forged or expired access token (or a wrong login)",
     403: "Authenticated, but the user's role or engine list does not allow this",
-    404: "Unknown engine, contract or order",
+    404: "Unknown engine, contract, order or venue gateway",
     409: "The order is no longer active",
     413: f"The request body is larger than the gateway accepts ({MAX_BODY_SIZE // 1024} KiB)",
     422: "An order the contract cannot take (volume, price grid, limits); `field` names it",
     429: "Too many failed logins: wait the `Retry-After` seconds",
+    501: "The engine cannot do this (e.g. bars of a contract whose venue has no history)",
     502: "The engine answered something that cannot be forwarded",
     503: "The engine is not answering (no responders) or NATS is disconnected",
     504: "The engine did not answer in time: the outcome is unknown",
 }
 
 
-def error_responses(*statuses: int) -> dict[int, ResponseSpec]:
+def error_responses(
+    *statuses: int, described: Mapping[int, str] | None = None
+) -> dict[int, ResponseSpec]:
     """OpenAPI descriptions of the given error statuses, each with the ErrorBody schema.
 
+    ``described`` replaces the generic description of some statuses for one route.
     A ResponseSpec cannot carry headers: a route answering 429 documents ``Retry-After``
     with :func:`document_retry_after` (called from its ``operation_class``).
     """
     return {
         s: ResponseSpec(
-            data_container=ErrorBody, description=_DESCRIPTIONS[s], generate_examples=False
+            data_container=ErrorBody,
+            description=described[s] if described and s in described else _DESCRIPTIONS[s],
+            generate_examples=False,
         )
         for s in statuses
     }

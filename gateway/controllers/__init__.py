@@ -1,6 +1,7 @@
 """REST controllers, one per resource, and the routers that mount them.
 
-* vnpy_webtrader's routes (``/contract``, ``/order``, ...) address the default engine;
+* vnpy_webtrader's routes (``/contract``, ``/order``, ...) address the default engine, as
+  do ``/gateway`` and ``/bars`` (which vnpy_webtrader did not have);
 * the same routes under ``/engines/{engine_id}/`` address any engine;
 * ``/engines`` lists engines; ``/token`` logs in.
 """
@@ -15,7 +16,8 @@ from gateway.asyncapi import asyncapi_route
 from gateway.auth_middleware import SECURITY
 from gateway.controllers.common import default_engine, path_engine
 from gateway.controllers.engines import EngineController
-from gateway.controllers.market import ContractController, TickController
+from gateway.controllers.gateways import GatewayController
+from gateway.controllers.market import BarController, ContractController, TickController
 from gateway.controllers.orders import EngineOrderController, VnpyOrderController
 from gateway.controllers.portfolio import AccountController, PositionController, TradeController
 from gateway.controllers.token import TokenController
@@ -27,6 +29,8 @@ _SHARED = (
     AccountController,
     PositionController,
     TradeController,
+    GatewayController,
+    BarController,
 )
 
 

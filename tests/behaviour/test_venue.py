@@ -1,6 +1,7 @@
 """What vnpy_webtrader never exposed, the same on both engines: gateways, connect, bars.
 
-These ops are NATS request-reply (``wt.{engine}.req.gateways|connect|bars``).
+These ops are NATS request-reply (``wt.{engine}.req.gateways|connect|bars``); the last test
+speaks to them through the gateway's REST routes.
 """
 
 from __future__ import annotations
@@ -8,11 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
 from schemas.subjects import Op
 from tests.behaviour.conftest import EngineUnderTest
+from tests.behaviour.helpers import RB
 from tests.support.nats_requests import fails, ok
 
 
@@ -103,3 +106,29 @@ async def test_bad_bars_request_is_refused_naming_the_field(
     }
     got_code, error = await fails(nc, engine.engine_id, Op.BARS, body)
     assert (got_code, error["field"]) == (code, field)
+
+
+async def test_rest_routes_list_connect_and_serve_bars(
+    engine: EngineUnderTest, rest: httpx.AsyncClient
+) -> None:
+    """``GET /gateway``, ``POST /gateway/{name}/connect`` (the demo user is an admin) and
+    ``GET /bars`` answer what the ops answer over NATS."""
+    listed = await rest.get("/gateway")
+    assert listed.status_code == 200, listed.text
+    assert [(g["name"], g["state"]) for g in listed.json()] == [(engine.gateway_name, "CONNECTED")]
+    connected = await rest.post(f"/gateway/{engine.gateway_name}/connect", json={"setting": {}})
+    assert connected.status_code == 200, connected.text
+    assert (connected.json()["name"], connected.json()["state"]) == (
+        engine.gateway_name,
+        "CONNECTED",
+    )
+    end = datetime.now(UTC).replace(second=0, microsecond=0)
+    start = end - timedelta(hours=1)
+    query = {"vt_symbol": RB, "start": start.isoformat(), "end": end.isoformat(), "interval": "1m"}
+    r = await rest.get("/bars", params=query)
+    assert r.status_code == 200, r.text
+    bars = r.json()
+    assert len(bars) == 60
+    times = [datetime.fromisoformat(b["datetime"]) for b in bars]
+    assert times == sorted(times)
+    assert {(b["vt_symbol"], b["gateway_name"]) for b in bars} == {(RB, engine.gateway_name)}

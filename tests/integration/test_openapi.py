@@ -19,6 +19,9 @@ SHARED = [
     ("get", "/order/{vt_orderid}", "OrderData"),
     ("delete", "/order/{vt_orderid}", "OrderData"),
     ("delete", "/order", "OrderData"),
+    ("get", "/gateway", "GatewayInfo"),
+    ("post", "/gateway/{gateway_name}/connect", "GatewayInfo"),
+    ("get", "/bars", "BarData"),
 ]
 ROUTES = [
     *SHARED,

@@ -64,7 +64,20 @@ def api_schema(fuzz_gateway: Gateway) -> BaseSchema:
                             "expected-statuses": [*POSITIVE_ACCEPTED, "422"]
                         }
                     },
-                }
+                },
+                {
+                    # The contract is `vt_symbol` or `symbol` + `exchange` (400 naming it when
+                    # neither: a document cannot require one of two parameters), a date-time
+                    # may be valid RFC 3339 yet not a time (a leap second) or outside the years
+                    # bars are asked for (400), and `end` must follow `start` (422).
+                    "include-method": "GET",
+                    "include-path-regex": "/bars$",
+                    "checks": {
+                        "positive_data_acceptance": {
+                            "expected-statuses": [*POSITIVE_ACCEPTED, "400", "422"]
+                        }
+                    },
+                },
             ],
         }
     )
