@@ -70,12 +70,20 @@ MAX_BARS = 5000
 """Most bars one ``bars`` reply holds: the newest ones when the window has more."""
 
 
+HISTORY_YEARS = (1900, 2200)
+"""Years a bars request may name (far dates overflow date arithmetic)."""
+
+
 def history_window(req: HistoryRequest, now: datetime) -> tuple[datetime, datetime]:
     """``(start, end)`` of a bars request, ``end`` defaulting to ``now``.
 
     Raises:
-        UnprocessableError: a ``TICK`` interval (bars only), or ``end`` not after ``start``.
+        UnprocessableError: a ``TICK`` interval (bars only), ``end`` not after ``start``, or
+            a date outside the years 1900-2200 (whose arithmetic could overflow).
     """
+    for name, value in (("start", req.start), ("end", req.end)):
+        if value is not None and not HISTORY_YEARS[0] <= value.year <= HISTORY_YEARS[1]:
+            raise UnprocessableError(f"{name} must fall in the years 1900 to 2200", name)
     if req.interval is Interval.TICK:
         raise UnprocessableError("bars need MINUTE, HOUR, DAILY or WEEKLY", "interval")
     end = req.end or now

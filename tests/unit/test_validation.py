@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 
+import msgspec
 import pytest
 
 from schemas import ContractData, Direction, Exchange, OrderRequest, OrderType, Product
 from schemas.errors import UnprocessableError
-from schemas.validation import DEFAULT_MAX_VOLUME, on_grid, validate_order
+from schemas.requests import HistoryRequest
+from schemas.validation import DEFAULT_MAX_VOLUME, history_window, on_grid, validate_order
 
 REBAR = ContractData(
     symbol="rb2601",
@@ -90,3 +93,18 @@ def test_on_grid_tolerates_float_noise(value: float, step: float) -> None:
 
 def test_off_grid_is_detected() -> None:
     assert not on_grid(40.005, 0.01)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "field"),
+    [
+        ("2026-01-01T00:00:00Z", "9999-12-31T23:59:59-01:00", "end"),
+        ("0001-01-01T00:00:00Z", "2026-01-01T00:00:00Z", "start"),
+    ],
+)
+def test_bars_far_outside_history_are_422_naming_the_date(start: str, end: str, field: str) -> None:
+    body = f'{{"symbol":"rb2601","exchange":"SHFE","start":"{start}","end":"{end}"}}'
+    req = msgspec.json.decode(body, type=HistoryRequest)
+    with pytest.raises(UnprocessableError) as refused:
+        history_window(req, datetime.now(UTC))
+    assert refused.value.field == field
