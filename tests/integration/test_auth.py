@@ -8,6 +8,7 @@ ES256, EdDSA) to prove a token of another algorithm or key is refused.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -361,3 +362,19 @@ async def test_key_pair_gateway_signs_with_its_algorithm_and_refuses_other_keys(
         )
         assert refreshed.status_code == 200, refreshed.text
         assert jwt.get_unverified_header(refreshed.json()["access_token"])["alg"] == algorithm
+
+
+async def test_a_token_used_before_is_refused_once_it_expires(
+    keyed: httpx.AsyncClient, secret: str
+) -> None:
+    """Verified tokens are remembered, but never past their ``exp``."""
+    short = issue_token(keyed_settings(secret, token_ttl=2), USER)
+    headers = {"Authorization": f"Bearer {short}"}
+    assert (await keyed.get("/engines", headers=headers)).status_code == 200
+    assert (await keyed.get("/engines", headers=headers)).status_code == 200  # remembered
+    deadline = time.monotonic() + 10
+    while (r := await keyed.get("/engines", headers=headers)).status_code == 200:
+        assert time.monotonic() < deadline, "a 2-second token still opened the API after 10 s"
+        await asyncio.sleep(0.25)
+    assert_401(r)
+    assert r.json()["detail"] == "access token expired"
