@@ -76,6 +76,7 @@ class ClientOrders:
         self._prefix = f"$KV.{self.bucket}."
         self._kv: KeyValue | None = None
         self._writes: dict[str, asyncio.Task[None]] = {}
+        self._attempts: dict[str, tuple[asyncio.Lock, int]] = {}  # cid -> (lock, holders)
 
     async def open(self) -> None:
         """Bind to the bucket (created by :func:`engine_bridge.jetstream.ensure_layout`)."""
@@ -105,6 +106,25 @@ class ClientOrders:
             ConflictError: the id maps to an order the engine no longer knows.
             UnavailableError: the KV bucket did not answer within :data:`KV_DEADLINE`.
         """
+        # Requests are served concurrently: a retry arriving while the first attempt of the
+        # same id is still in flight waits for it here, so it finds that attempt's order
+        # instead of taking its reservation for a crashed attempt's and sending again.
+        cid = req.client_order_id
+        lock, holders = self._attempts.get(cid) or (asyncio.Lock(), 0)
+        self._attempts[cid] = (lock, holders + 1)
+        try:
+            async with lock:
+                return await self._submit_once(req, send)
+        finally:
+            lock, holders = self._attempts[cid]
+            if holders == 1:
+                del self._attempts[cid]
+            else:
+                self._attempts[cid] = (lock, holders - 1)
+
+    async def _submit_once(
+        self, req: OrderRequest, send: Callable[[OrderRequest], Awaitable[OrderData]]
+    ) -> tuple[OrderData, bool]:
         cid = req.client_order_id
         known = await self.engine.find_by_client_order_id(cid)
         if known is not None:

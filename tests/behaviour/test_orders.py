@@ -6,6 +6,7 @@ and a plain NATS subscriber on the engine's subjects.
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import httpx
@@ -201,3 +202,20 @@ async def test_same_client_order_id_is_the_same_order(
         first.json()["vt_orderid"]
     ]
     assert (await rest.delete(f"/order/{first.json()['vt_orderid']}")).status_code == 200
+
+
+async def test_concurrent_submits_of_one_client_order_id_are_one_order(
+    engine: EngineUnderTest, rest: httpx.AsyncClient
+) -> None:
+    """The bridge serves requests concurrently; attempts of one id still make one order."""
+    tick = await latest_tick(rest, RB)
+    body = order_body(RB, tick["limit_down"], client_order_id="cc-" + engine.engine_id)
+    url = f"/engines/{engine.engine_id}/order"
+    replies = await asyncio.gather(*(rest.post(url, json=body) for _ in range(10)))
+    assert sorted(r.status_code for r in replies) == [200] * 9 + [201], [r.text for r in replies]
+    vt_orderids = {r.json()["vt_orderid"] for r in replies}
+    assert len(vt_orderids) == 1, vt_orderids
+    listed = (await rest.get(f"/engines/{engine.engine_id}/order")).json()
+    cid = body["client_order_id"]
+    assert [o["vt_orderid"] for o in listed if o["client_order_id"] == cid] == list(vt_orderids)
+    assert (await rest.delete(f"{url}/{vt_orderids.pop()}")).status_code == 200
