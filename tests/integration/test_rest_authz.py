@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from tests.support.processes import Bridge, Gateway, NatsServer
-from tests.support.users import add_user, new_secret, running_secure_gateway
+from tests.support.users import as_user, gateway_with_users, login_all
 
 OTHER = "az" + uuid.uuid4().hex[:8]
 """The second engine's id (fresh per run)."""
@@ -61,31 +61,20 @@ def authz_gateway(
     other_bridge: Bridge,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Gateway]:
-    users_file = tmp_path_factory.mktemp("authz") / "users.json"
-    for name, (role, engines) in USERS.items():
-        add_user(users_file, name, PASSWORD, role=role, engines=engines)
-    with running_secure_gateway(nats_server.url, users_file, new_secret()) as gw:
+    directory = tmp_path_factory.mktemp("authz")
+    with gateway_with_users(nats_server.url, directory, USERS, PASSWORD) as gw:
         yield gw
 
 
 @pytest.fixture(scope="module")
 def tokens(authz_gateway: Gateway) -> dict[str, str]:
-    out = {}
-    for name in USERS:
-        r = httpx.post(f"{authz_gateway.url}/token", data={"username": name, "password": PASSWORD})
-        r.raise_for_status()
-        out[name] = r.json()["access_token"]
-    return out
+    return login_all(authz_gateway, USERS, PASSWORD)
 
 
 @pytest.fixture
 async def http(authz_gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=authz_gateway.url, timeout=10) as c:
         yield c
-
-
-def as_user(tokens: dict[str, str], name: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens[name]}"}
 
 
 def assert_403(r: httpx.Response, *words: str) -> None:

@@ -18,7 +18,7 @@ from nats.aio.client import Client as NatsClient
 
 from schemas.subjects import Op, request_subject
 from tests.support.processes import Bridge, Gateway, NatsServer
-from tests.support.users import add_user, new_secret, running_secure_gateway
+from tests.support.users import as_user, gateway_with_users, login_all
 
 RB = "rb2601.SHFE"
 PASSWORD = "venues-pass-1"
@@ -211,31 +211,20 @@ async def test_the_routes_need_a_token(anon_client: httpx.AsyncClient) -> None:
 def secure_gateway(
     nats_server: NatsServer, sim_bridge: Bridge, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Gateway]:
-    users_file = tmp_path_factory.mktemp("venues") / "users.json"
-    for name, (role, engines) in USERS.items():
-        add_user(users_file, name, PASSWORD, role=role, engines=engines)
-    with running_secure_gateway(nats_server.url, users_file, new_secret()) as gw:
+    directory = tmp_path_factory.mktemp("venues")
+    with gateway_with_users(nats_server.url, directory, USERS, PASSWORD) as gw:
         yield gw
 
 
 @pytest.fixture(scope="module")
 def tokens(secure_gateway: Gateway) -> dict[str, str]:
-    out = {}
-    for name in USERS:
-        r = httpx.post(f"{secure_gateway.url}/token", data={"username": name, "password": PASSWORD})
-        r.raise_for_status()
-        out[name] = r.json()["access_token"]
-    return out
+    return login_all(secure_gateway, USERS, PASSWORD)
 
 
 @pytest.fixture
 async def http(secure_gateway: Gateway) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(base_url=secure_gateway.url, timeout=10) as c:
         yield c
-
-
-def as_user(tokens: dict[str, str], name: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {tokens[name]}"}
 
 
 @pytest.mark.parametrize("prefix", ["", "/engines/sim"])

@@ -9,6 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
+
 from tests.support.processes import REPO, Gateway
 
 
@@ -78,3 +80,34 @@ def running_secure_gateway(
         yield gw
     finally:
         gw.stop()
+
+
+Roster = dict[str, tuple[str, str]]
+"""``{username: (role, engines)}``, all with one password."""
+
+
+@contextmanager
+def gateway_with_users(
+    nats_url: str, directory: Path, users: Roster, password: str
+) -> Iterator[Gateway]:
+    """A secure gateway whose users file holds ``users`` (made with the real CLI)."""
+    users_file = directory / "users.json"
+    for name, (role, engines) in users.items():
+        add_user(users_file, name, password, role=role, engines=engines)
+    with running_secure_gateway(nats_url, users_file, new_secret()) as gw:
+        yield gw
+
+
+def login_all(gw: Gateway, users: Roster, password: str) -> dict[str, str]:
+    """An access token per user of ``users``, from ``POST /token``."""
+    out = {}
+    for name in users:
+        r = httpx.post(f"{gw.url}/token", data={"username": name, "password": password})
+        r.raise_for_status()
+        out[name] = r.json()["access_token"]
+    return out
+
+
+def as_user(tokens: dict[str, str], name: str) -> dict[str, str]:
+    """The ``Authorization`` header of ``name``'s token."""
+    return {"Authorization": f"Bearer {tokens[name]}"}
