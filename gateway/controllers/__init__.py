@@ -14,7 +14,7 @@ from litestar.types import ControllerRouterHandler
 
 from gateway.asyncapi import asyncapi_route
 from gateway.auth_middleware import SECURITY
-from gateway.controllers.common import default_engine, path_engine
+from gateway.controllers.common import default_engine, path_engine, whole_number_limit
 from gateway.controllers.engines import EngineController
 from gateway.controllers.gateways import GatewayController
 from gateway.controllers.market import BarController, ContractController, TickController
@@ -40,12 +40,14 @@ def route_handlers() -> list[ControllerRouterHandler]:
         path="/",
         route_handlers=[*_SHARED, VnpyOrderController],
         dependencies={"engine": Provide(default_engine, sync_to_thread=False)},
+        before_request=whole_number_limit,
         security=SECURITY,
     )
     per_engine = Router(
         path="/engines/{engine_id:str}",
         route_handlers=[*_SHARED, EngineOrderController],
         dependencies={"engine": Provide(path_engine)},
+        before_request=whole_number_limit,
         security=SECURITY,
     )
     engines = Router(path="/", route_handlers=[EngineController], security=SECURITY)

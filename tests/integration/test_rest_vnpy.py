@@ -177,7 +177,7 @@ async def test_limit_keeps_the_newest_items(client: httpx.AsyncClient) -> None:
         await client.delete(f"/order/{vt_orderid}")
 
 
-@pytest.mark.parametrize("limit", ["0", "-1", "100001", "abc", "1.5"])
+@pytest.mark.parametrize("limit", ["0", "-1", "100001", "abc", "1.5", "1.0", "+1", "²"])
 async def test_bad_limit_is_400_naming_it(client: httpx.AsyncClient, limit: str) -> None:
     r = await client.get("/order", params={"limit": limit})
     assert r.status_code == 400, r.text
